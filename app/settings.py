@@ -1,0 +1,94 @@
+"""Configuration: one object, read once from the environment (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class SettingsError(SystemExit):
+    """Start-up stops with a message that names the offending variable."""
+
+
+class Settings(BaseSettings):
+    """Every variable the product reads; unknown environment variables are ignored."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", validate_default=True)
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: str = ""
+    admin_username: str = Field("admin", min_length=1, max_length=64)
+    admin_password: str = ""
+    token_ttl_seconds: int = Field(3600 * 12, gt=0)
+    ws_max_connections: int = Field(10_000, ge=1)
+    ws_ping_interval: PositiveSeconds = 30
+    ws_cleanup_interval: PositiveSeconds = 60
+    notification_history_size: int = Field(1000, ge=1)
+    notification_cleanup_interval: PositiveSeconds = 3600
+    metrics_collection_interval: PositiveSeconds = 30
+    metrics_retention_days: PositiveSeconds = 30
+    metrics_push_interval: PositiveSeconds = 5
+    event_retention_days: PositiveSeconds = 30
+    mesh_node_timeout: PositiveSeconds = 90
+    login_max_failures: int = Field(5, ge=1)
+    login_lockout_seconds: PositiveSeconds = 60
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("must be empty, memory:// or start with redis://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL: the SQLite file under `data_dir` unless `DATABASE_URL` says otherwise."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'liberation.db'}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "memory://"
+
+    def resolved_secret_key(self) -> str:
+        """`SECRET_KEY`, or a key generated once and kept in `data_dir/secret_key`."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a bad value raises `SettingsError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()]
+        raise SettingsError("Invalid configuration:\n" + "\n".join(lines)) from None

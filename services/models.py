@@ -1,0 +1,50 @@
+"""Persisted tables. Times are stored as UTC; `utcnow()` is the one clock helper."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Attach UTC to a naive value read back from SQLite."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=Role.USER.value, max_length=16)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EventRecord(SQLModel, table=True):
+    """One published event; `data` is kept as the JSON text that was published (searchable with LIKE)."""
+
+    __tablename__ = "events"
+
+    id: str = Field(primary_key=True, max_length=36)
+    type: str = Field(max_length=100, index=True)
+    source: str = Field(max_length=100, index=True)
+    timestamp: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    correlation_id: str | None = Field(default=None, max_length=36, index=True)
+    causation_id: str | None = Field(default=None, max_length=36)
+    user_id: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,69 @@
+"""Shared fixtures: database engines on SQLite and PostgreSQL, Redis URLs, service requirements."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
+
+from app.db import create_db_engine, migrate
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def service_url(variable: str) -> str:
+    """The URL in `variable`, else skip (or fail when REQUIRE_SERVICES=1)."""
+    url = os.environ.get(variable, "")
+    if not url:
+        message = f"{variable} is not set"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message} but REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+def _drop_everything(engine: Engine) -> None:
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty database: in-memory SQLite, and PostgreSQL from TEST_DATABASE_URL."""
+    if request.param == "sqlite":
+        db = create_db_engine("sqlite://")
+    else:
+        from app.settings import Settings
+
+        db = create_db_engine(Settings(database_url=service_url("TEST_DATABASE_URL")).effective_database_url)
+        _drop_everything(db)
+    migrate(db)
+    yield db
+    if request.param == "postgres":
+        _drop_everything(db)
+    db.dispose()
+
+
+@pytest.fixture
+def sqlite_engine() -> Iterator[Engine]:
+    """A migrated in-memory SQLite database (for tests that do not need both backends)."""
+    db = create_db_engine("sqlite://")
+    migrate(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return service_url("TEST_REDIS_URL")
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique string for channel names and keys shared with other runs."""
+    return uuid.uuid4().hex[:10]
