@@ -1,0 +1,59 @@
+"""Event bus over REST: publish (admin, system) and search history (admin)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, role_guard
+from app.security import Auth
+from services.events import EventRejected, EventSystem, EventValidationError
+from services.models import as_utc
+from services.users import Principal
+
+
+class PublishRequest(BaseModel):
+    event_type: str = Field(min_length=1, max_length=100, examples=["resource.distributed"])
+    data: dict[str, Any] = Field(default_factory=dict, examples=[{"human_id": "alice", "amount": 800}])
+    source: str = Field("api", min_length=1, max_length=100)
+    correlation_id: str | None = Field(None, max_length=36)
+
+
+def router(auth: Auth, events: EventSystem) -> APIRouter:
+    publisher = Annotated[Principal, Depends(role_guard(auth, ADMIN_OR_SYSTEM))]
+    admin = Annotated[Principal, Depends(role_guard(auth, ADMIN))]
+    api = APIRouter(prefix="/api/v1/realtime/events", tags=["events"])
+
+    @api.post("/publish", status_code=status.HTTP_201_CREATED)
+    async def publish(body: PublishRequest, caller: publisher) -> dict[str, Any]:
+        """Publish an event; answers once it is stored durably."""
+        try:
+            event = await events.publish(body.event_type, body.data, body.source, body.correlation_id,
+                                         user_id=caller.username, durable=True)
+        except EventValidationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        except EventRejected as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"event rejected: {error.reason}") from None
+        return event.to_dict()
+
+    @api.get("/history")
+    async def history(
+        _: admin,
+        event_type: str | None = None,
+        source: str | None = None,
+        correlation_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="free text searched in event data")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        filters: dict[str, Any] = {"event_type": event_type, "source": source, "correlation_id": correlation_id,
+                                   "since": as_utc(since) if since else None,
+                                   "until": as_utc(until) if until else None, "text": q}
+        found = await events.get_event_history(limit=limit, offset=offset, **filters)
+        total = await events.count_event_history(**filters)
+        return {"events": [e.to_dict() for e in found], "total_count": total, "limit": limit, "offset": offset}
+
+    return api

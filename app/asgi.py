@@ -1,0 +1,137 @@
+"""Pure-ASGI stand-ins for NiceGUI's request middlewares, and the JSON 404 for unknown API paths.
+
+NiceGUI wraps every request in Starlette `BaseHTTPMiddleware` classes, which cost a few hundred microseconds per
+request and cut REST throughput several times. The replacements below do the same work as plain ASGI callables,
+and skip the browser-session bookkeeping for machine routes (`/api/`, `/metrics`) that never use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MACHINE_PREFIXES = ("/api/", "/metrics", "/docs", "/openapi.json", "/redoc")
+
+
+class PrefixRedirect:
+    """Prefix relative `Location` headers with `X-Forwarded-Prefix` (behind a path-rewriting proxy)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        prefix = next((v.decode() for k, v in scope["headers"] if k == b"x-forwarded-prefix"), "")
+        if not prefix:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_prefixed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, prefix.encode() + v if k.lower() == b"location" and v.startswith(b"/") else v)
+                    for k, v in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_prefixed)
+
+
+class StaticCacheControl:
+    """Long cache lifetimes for NiceGUI's versioned static files."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        from nicegui import core
+        from nicegui.version import __version__
+
+        self.app = app
+        self.core = core
+        self.prefix = f"/_nicegui/{__version__}/"
+        self.dynamic = f"/_nicegui/{__version__}/dynamic_resources/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefix) or path.startswith(self.dynamic):
+            await self.app(scope, receive, send)
+            return
+        directives = self.core.app.config.cache_control_directives.encode()
+
+        async def send_cached(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"cache-control", directives)]
+            await send(message)
+
+        await self.app(scope, receive, send_cached)
+
+
+class RequestTracking:
+    """What NiceGUI's RequestTrackingMiddleware does for pages (session id, user storage), without its overhead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        from nicegui import core
+        from nicegui.storage import request_contextvar
+
+        self.app = app
+        self.core = core
+        self.contextvar = request_contextvar
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(MACHINE_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        self.contextvar.set(request)
+        session: dict[str, Any] = scope["session"]
+        if "id" not in session:
+            session["id"] = str(uuid.uuid4())
+        request.state.responded = False
+        session_id = session["id"]
+        storage = self.core.app.storage
+        active = storage._active_request_sessions
+        active[session_id] += 1
+        try:
+            if session_id not in storage._users:
+                await storage._create_user_storage(session_id)
+
+            async def send_tracked(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    request.state.responded = True
+                await send(message)
+
+            await self.app(scope, receive, send_tracked)
+        finally:
+            active[session_id] -= 1
+            if active[session_id] <= 0:
+                del active[session_id]
+
+
+def replace_slow_middlewares(app: FastAPI) -> None:
+    """Swap NiceGUI's BaseHTTPMiddleware classes for the ASGI ones above (keeps order; rebuilds the stack)."""
+    from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
+    from nicegui.storage import RequestTrackingMiddleware
+
+    swaps: dict[type, type] = {
+        RedirectWithPrefixMiddleware: PrefixRedirect,
+        SetCacheControlMiddleware: StaticCacheControl,
+        RequestTrackingMiddleware: RequestTracking,
+    }
+    app.user_middleware[:] = [
+        Middleware(swaps[m.cls]) if m.cls in swaps else m  # type: ignore[arg-type]
+        for m in app.user_middleware
+    ]
+    app.middleware_stack = None  # Starlette rebuilds it on the next request
+
+
+def add_api_not_found(app: FastAPI) -> None:
+    """Unknown `/api/...` paths answer JSON 404 instead of NiceGUI's HTML error page (register last)."""
+
+    @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def api_not_found(path: str) -> None:
+        raise HTTPException(404, f"no such API route: /api/{path}")

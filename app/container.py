@@ -1,0 +1,90 @@
+"""Builds the whole set of services from settings and starts/stops them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from app.db import create_db_engine, migrate, ping
+from app.jobs import describe, start_scheduler
+from app.security import Auth, LoginThrottle
+from app.settings import Settings
+from services.broker import Broker, create_broker
+from services.events import EventSystem
+from services.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Services:
+    """Everything the routes, pages and jobs share; built once by `build_services`."""
+
+    settings: Settings
+    engine: Engine
+    broker: Broker
+    users: UserStore
+    auth: Auth
+    events: EventSystem
+    scheduler: AsyncIOScheduler | None = None
+    generated_admin_password: str | None = None
+    started: bool = field(default=False)
+
+    async def start(self) -> None:
+        """Migrate the schema, connect the broker, start the event writer, bootstrap the admin, start jobs."""
+        if self.started:
+            return
+        await asyncio.to_thread(migrate, self.engine)
+        await self.broker.start()
+        await self.events.start()
+        settings = self.settings
+        self.generated_admin_password = await self.users.ensure_admin(settings.admin_username, settings.admin_password)
+        if self.generated_admin_password:
+            _announce_admin(settings.admin_username, self.generated_admin_password)
+        self.scheduler = start_scheduler(self)
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        await self.events.stop()
+        await self.broker.stop()
+        await asyncio.to_thread(self.engine.dispose)
+
+    async def health(self) -> dict[str, Any]:
+        """Database, broker and scheduler state; `status` is "ok" only when all three are."""
+        try:
+            database = await asyncio.to_thread(ping, self.engine)
+        except Exception as error:  # report, do not raise: health must answer while the database is down
+            database = {"status": "error", "error": str(error)[:200]}
+        broker = self.broker.health()
+        scheduler = describe(self.scheduler)
+        healthy = database["status"] == "ok" and broker["status"] == "ok" and scheduler["status"] == "ok"
+        return {"status": "ok" if healthy else "degraded", "database": database, "broker": broker,
+                "scheduler": scheduler}
+
+
+def build_services(settings: Settings) -> Services:
+    """Construct every service (no I/O happens until `start()`)."""
+    engine = create_db_engine(settings.effective_database_url)
+    broker = create_broker(settings.broker_url)
+    users = UserStore(engine)
+    throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
+    auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle)
+    events = EventSystem(engine, broker)
+    return Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events)
+
+
+def _announce_admin(username: str, password: str) -> None:
+    banner = f"Admin account created: username '{username}', password '{password}' (shown once; change it)"
+    log.warning(banner)
+    print(f"\n  {banner}\n", flush=True)

@@ -1,0 +1,72 @@
+"""The scheduler and its job table: every periodic task of the product is listed here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services.models import utcnow
+
+if TYPE_CHECKING:
+    from app.container import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class Job:
+    id: str
+    seconds: Callable[[Services], float]
+    run: Callable[[Services], Awaitable[Any]]
+
+
+async def prune_events(services: Services) -> int:
+    cutoff = utcnow() - timedelta(days=services.settings.event_retention_days)
+    removed = await services.events.prune_history(cutoff)
+    if removed:
+        log.info("pruned %d events older than %s", removed, cutoff.isoformat())
+    return removed
+
+
+JOBS: tuple[Job, ...] = (
+    Job("prune_events", lambda s: 3600.0, prune_events),
+)
+
+
+def start_scheduler(services: Services) -> AsyncIOScheduler:
+    """Start an AsyncIOScheduler on the running loop with every job of the table."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for job in JOBS:
+        scheduler.add_job(
+            _guarded(job, services), "interval", seconds=job.seconds(services), id=job.id,
+            max_instances=1, coalesce=True, misfire_grace_time=30,
+        )
+    scheduler.start()
+    return scheduler
+
+
+def _guarded(job: Job, services: Services) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job.run(services)
+        except Exception:  # a failing job must not kill the scheduler; it runs again next interval
+            log.warning("job %s failed", job.id, exc_info=True)
+
+    run.__name__ = job.id
+    return run
+
+
+def describe(scheduler: AsyncIOScheduler | None) -> dict[str, Any]:
+    """Scheduler state for the health check."""
+    if scheduler is None or not scheduler.running:
+        return {"status": "stopped", "jobs": []}
+    jobs = [
+        {"id": j.id, "next_run": j.next_run_time.isoformat() if j.next_run_time else None}
+        for j in scheduler.get_jobs()
+    ]
+    return {"status": "ok", "jobs": jobs}

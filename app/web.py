@@ -1,0 +1,57 @@
+"""Wires the services into NiceGUI's FastAPI app: REST routers, pages, middlewares and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from nicegui import app as nicegui_app
+
+from app.api import auth as auth_api
+from app.api import events as events_api
+from app.api import health as health_api
+from app.api import users as users_api
+from app.asgi import add_api_not_found, replace_slow_middlewares
+from app.container import Services
+from app.live import LiveBridge
+from app.pages import dashboard, login
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
+_NICEGUI_LIFESPAN: Lifespan | None = None
+
+
+def setup(services: Services) -> LiveBridge:
+    """Register every route and page, and run the services for as long as the app runs."""
+    live = LiveBridge(services.broker)
+    nicegui_app.include_router(health_api.router(services.health))
+    nicegui_app.include_router(auth_api.router(services.auth))
+    nicegui_app.include_router(users_api.router(services.auth))
+    nicegui_app.include_router(events_api.router(services.auth, services.events))
+    add_api_not_found(nicegui_app)
+    login.register(services.auth)
+    dashboard.register(services.auth, services.events, live)
+    _run_with_app(services, live)
+    return live
+
+
+def _run_with_app(services: Services, live: LiveBridge) -> None:
+    """Start the services inside NiceGUI's lifespan (awaited, unlike async on_startup handlers)."""
+    global _NICEGUI_LIFESPAN
+    if _NICEGUI_LIFESPAN is None:
+        _NICEGUI_LIFESPAN = nicegui_app.router.lifespan_context
+    nicegui_lifespan = _NICEGUI_LIFESPAN
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with nicegui_lifespan(app):
+            replace_slow_middlewares(nicegui_app)
+            await services.start()
+            live.start()
+            try:
+                yield
+            finally:
+                live.stop()
+                await services.stop()
+
+    nicegui_app.router.lifespan_context = lifespan

@@ -1,0 +1,62 @@
+"""Fixtures for tests that run the whole app (main.py) in-process through NiceGUI's user simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from nicegui.testing import User
+
+ADMIN = "admin"
+ADMIN_PASSWORD = "admin-password-1"
+USER_PASSWORD = "user-password-1"
+
+
+@pytest.fixture(autouse=True)
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data directory (SQLite file, secret) and a known admin password for every test."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ADMIN_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
+    return tmp_path
+
+
+@pytest.fixture
+def client(user: User) -> httpx.AsyncClient:
+    return user.http_client
+
+
+async def token_for(client: httpx.AsyncClient, username: str, password: str) -> str:
+    response = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    return bearer(await token_for(client, ADMIN, ADMIN_PASSWORD))
+
+
+async def create_account(client: httpx.AsyncClient, admin_headers: dict[str, str], username: str,
+                         role: str = "user", password: str = USER_PASSWORD) -> dict[str, str]:
+    """Create an account through the API and return its bearer headers."""
+    response = await client.post("/api/v1/users", headers=admin_headers,
+                                 json={"username": username, "password": password, "role": role})
+    assert response.status_code == 201, response.text
+    return bearer(await token_for(client, username, password))
+
+
+@pytest.fixture
+async def user_headers(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> dict[str, str]:
+    return await create_account(client, admin_headers, "alice")
+
+
+@pytest.fixture
+async def system_headers(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> dict[str, str]:
+    return await create_account(client, admin_headers, "ingest", role="system")
