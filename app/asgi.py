@@ -117,13 +117,13 @@ def replace_slow_middlewares(app: FastAPI) -> None:
     from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
     from nicegui.storage import RequestTrackingMiddleware
 
-    swaps: dict[type, type] = {
+    swaps: dict[Any, Any] = {
         RedirectWithPrefixMiddleware: PrefixRedirect,
         SetCacheControlMiddleware: StaticCacheControl,
         RequestTrackingMiddleware: RequestTracking,
     }
     app.user_middleware[:] = [
-        Middleware(swaps[m.cls]) if m.cls in swaps else m  # type: ignore[arg-type]
+        Middleware(swaps[m.cls]) if m.cls in swaps else m
         for m in app.user_middleware
     ]
     app.middleware_stack = None  # Starlette rebuilds it on the next request

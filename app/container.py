@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
 from app.db import create_db_engine, migrate, ping
-from app.jobs import describe, start_scheduler
+from app.jobs import Job, describe, start_scheduler
 from app.security import Auth, LoginThrottle
 from app.settings import Settings
+from app.wiring import FEATURES
 from services.broker import Broker, create_broker
+from services.delivery import BrokerDelivery, Delivery
 from services.events import EventSystem
 from services.users import UserStore
 
 log = logging.getLogger(__name__)
+
+
+class Lifecycle(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
 
 @dataclass(eq=False)
@@ -31,6 +42,16 @@ class Services:
     users: UserStore
     auth: Auth
     events: EventSystem
+    delivery: Delivery
+    notifications: Any = None
+    metrics: Any = None
+    websocket: Any = None
+    jobs: list[Job] = field(default_factory=list)
+    """Periodic jobs added by features, scheduled beside app.jobs.JOBS."""
+    lifecycle: list[Lifecycle] = field(default_factory=list)
+    """Feature services started after the event system, in order, and stopped in reverse."""
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    """Extra parts of /api/v1/health; each answers a dict with "status": "ok" or anything else for degraded."""
     scheduler: AsyncIOScheduler | None = None
     generated_admin_password: str | None = None
     started: bool = field(default=False)
@@ -46,6 +67,8 @@ class Services:
         self.generated_admin_password = await self.users.ensure_admin(settings.admin_username, settings.admin_password)
         if self.generated_admin_password:
             _announce_admin(settings.admin_username, self.generated_admin_password)
+        for part in self.lifecycle:
+            await part.start()
         self.scheduler = start_scheduler(self)
         self.started = True
 
@@ -56,6 +79,11 @@ class Services:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        for part in reversed(self.lifecycle):
+            try:
+                await part.stop()
+            except Exception:  # one failing part must not keep the others (and the event writer) running
+                log.warning("stopping %r failed", part, exc_info=True)
         await self.events.stop()
         await self.broker.stop()
         await asyncio.to_thread(self.engine.dispose)
@@ -68,9 +96,14 @@ class Services:
             database = {"status": "error", "error": str(error)[:200]}
         broker = self.broker.health()
         scheduler = describe(self.scheduler)
-        healthy = database["status"] == "ok" and broker["status"] == "ok" and scheduler["status"] == "ok"
-        return {"status": "ok" if healthy else "degraded", "database": database, "broker": broker,
-                "scheduler": scheduler}
+        report: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler}
+        for name, check in self.health_checks.items():
+            try:
+                report[name] = await check()
+            except Exception as error:  # a failing check is itself a finding, not a crash
+                report[name] = {"status": "error", "error": str(error)[:200]}
+        healthy = all(part.get("status") == "ok" for part in report.values())
+        return {"status": "ok" if healthy else "degraded", **report}
 
 
 def build_services(settings: Settings) -> Services:
@@ -81,7 +114,11 @@ def build_services(settings: Settings) -> Services:
     throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
     auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle)
     events = EventSystem(engine, broker)
-    return Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events)
+    services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
+                        delivery=BrokerDelivery(broker))
+    for feature in FEATURES:
+        feature.build(services)
+    return services
 
 
 def _announce_admin(username: str, password: str) -> None:

@@ -41,7 +41,7 @@ JOBS: tuple[Job, ...] = (
 def start_scheduler(services: Services) -> AsyncIOScheduler:
     """Start an AsyncIOScheduler on the running loop with every job of the table."""
     scheduler = AsyncIOScheduler(timezone="UTC")
-    for job in JOBS:
+    for job in (*JOBS, *services.jobs):
         scheduler.add_job(
             _guarded(job, services), "interval", seconds=job.seconds(services), id=job.id,
             max_instances=1, coalesce=True, misfire_grace_time=30,

@@ -2,34 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import Event as UiEvent
 
 from services.broker import Broker
+from services.users import Principal
+
+Section = Callable[[Principal], Awaitable[None]]
+"""Draws one part of the dashboard for the signed-in principal, inside the page's content column."""
 
 
 class LiveBridge:
-    """One broker listener per channel per process, re-emitted as a NiceGUI event every open page can subscribe to."""
+    """One broker listener per channel per process, re-emitted as a NiceGUI event every open page can subscribe to.
+
+    `event_published` carries every event (the `events` channel); `channel(name)` carries the delivery envelopes of
+    one delivery channel (`user:alice`, `role:admin`, `broadcast`, `dashboard`, ...). Pages subscribe inside the page
+    function, so NiceGUI drops the subscription when the tab goes away.
+    """
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.event_published: UiEvent[dict[str, Any]] = UiEvent()
-        self._unsubscribe: list[Callable[[], None]] = []
+        self.sections: list[Section] = []
+        self._channels: dict[str, UiEvent[dict[str, Any]]] = {}
+        self._unsubscribe: dict[str, Callable[[], None]] = {}
+        self._running = False
 
     def start(self) -> None:
-        if not self._unsubscribe:
-            self._unsubscribe.append(self.broker.add_listener("events", self._on_event))
+        self._running = True
+        self._listen("events", self.event_published)
+        for name, event in self._channels.items():
+            self._listen(name, event)
 
     def stop(self) -> None:
-        for unsubscribe in self._unsubscribe:
+        self._running = False
+        for unsubscribe in self._unsubscribe.values():
             unsubscribe()
         self._unsubscribe.clear()
 
-    def _on_event(self, _channel: str, message: dict[str, Any]) -> None:
-        self.event_published.emit(message)
+    def channel(self, name: str) -> UiEvent[dict[str, Any]]:
+        """The NiceGUI event that fires with every envelope delivered on channel `name` in any process."""
+        event = self._channels.get(name)
+        if event is None:
+            event = self._channels[name] = UiEvent()
+            if self._running:
+                self._listen(name, event)
+        return event
 
     @property
     def page_subscribers(self) -> int:
+        """Open browser views listening to the event feed (one per dashboard tab)."""
         return len(self.event_published.callbacks)
+
+    def _listen(self, name: str, event: UiEvent[dict[str, Any]]) -> None:
+        if name not in self._unsubscribe:
+            self._unsubscribe[name] = self.broker.add_listener(name, lambda _channel, message: event.emit(message))

@@ -16,8 +16,9 @@ from app.asgi import add_api_not_found, replace_slow_middlewares
 from app.container import Services
 from app.live import LiveBridge
 from app.pages import dashboard, login
+from app.wiring import FEATURES
 
-Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 _NICEGUI_LIFESPAN: Lifespan | None = None
 
 
@@ -28,6 +29,8 @@ def setup(services: Services) -> LiveBridge:
     nicegui_app.include_router(auth_api.router(services.auth))
     nicegui_app.include_router(users_api.router(services.auth))
     nicegui_app.include_router(events_api.router(services.auth, services.events))
+    for feature in FEATURES:
+        feature.register(services, live)
     add_api_not_found(nicegui_app)
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
@@ -40,7 +43,7 @@ def _run_with_app(services: Services, live: LiveBridge) -> None:
     global _NICEGUI_LIFESPAN
     if _NICEGUI_LIFESPAN is None:
         _NICEGUI_LIFESPAN = nicegui_app.router.lifespan_context
-    nicegui_lifespan = _NICEGUI_LIFESPAN
+    nicegui_lifespan: Lifespan = _NICEGUI_LIFESPAN
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

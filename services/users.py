@@ -70,7 +70,7 @@ class UserStore:
         user = await asyncio.to_thread(self._get, username)
         return Principal(user.username, user.role) if user and user.is_active else None
 
-    async def list(self) -> list[dict[str, object]]:
+    async def all(self) -> list[dict[str, object]]:
         return await asyncio.to_thread(self._list)
 
     async def usernames(self, role: str | None = None) -> list[str]:

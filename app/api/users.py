@@ -28,7 +28,7 @@ def router(auth: Auth) -> APIRouter:
 
     @api.get("")
     async def list_users(_: admin) -> dict[str, Any]:
-        users = await auth.users.list()
+        users = await auth.users.all()
         return {"users": users, "total_count": len(users)}
 
     @api.post("", status_code=status.HTTP_201_CREATED)

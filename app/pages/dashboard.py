@@ -20,9 +20,11 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
         if principal is None:
             return to_login("/")
         recent = [e.to_dict() for e in await events.get_event_history(limit=50)]
-        with frame("Dashboard", username=principal.username, role=principal.role, on_logout=log_out), \
-                ui.card().classes("neon-card w-full"):
-            ui.label("Live events").classes("neon-title text-xl")
-            feed = EventFeed(recent, size=50)
+        with frame("Dashboard", username=principal.username, role=principal.role, on_logout=log_out):
+            for section in live.sections:
+                await section(principal)
+            with ui.card().classes("neon-card w-full"):
+                ui.label("Live events").classes("neon-title text-xl")
+                feed = EventFeed(recent, size=50)
         live.event_published.subscribe(feed.add)
         return None
