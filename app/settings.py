@@ -33,11 +33,18 @@ class Settings(BaseSettings):
     ws_max_connections: int = Field(10_000, ge=1)
     ws_ping_interval: PositiveSeconds = 30
     ws_cleanup_interval: PositiveSeconds = 60
+    ws_history_size: int = Field(1000, ge=0)
+    ws_history_seconds: PositiveSeconds = 300
+    ws_send_queue: int = Field(1000, ge=1)
+    ws_max_message_bytes: int = Field(65536, ge=256)
+    ws_rate_limit: PositiveSeconds = 20
+    ws_rate_burst: int = Field(60, ge=1)
     notification_history_size: int = Field(1000, ge=1)
     notification_cleanup_interval: PositiveSeconds = 3600
     metrics_collection_interval: PositiveSeconds = 30
     metrics_retention_days: PositiveSeconds = 30
     metrics_push_interval: PositiveSeconds = 5
+    metrics_public: bool = True
     event_retention_days: PositiveSeconds = 30
     mesh_node_timeout: PositiveSeconds = 90
     login_max_failures: int = Field(5, ge=1)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import SQLModel
 
 from app.db import create_db_engine, migrate
 
@@ -27,9 +26,10 @@ def service_url(variable: str) -> str:
 
 
 def _drop_everything(engine: Engine) -> None:
-    SQLModel.metadata.drop_all(engine)
+    """Empty the PostgreSQL test database, whatever tables earlier runs or other features left."""
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
