@@ -122,6 +122,6 @@ def build_services(settings: Settings) -> Services:
 
 
 def _announce_admin(username: str, password: str) -> None:
-    banner = f"Admin account created: username '{username}', password '{password}' (shown once; change it)"
-    log.warning(banner)
-    print(f"\n  {banner}\n", flush=True)
+    log.warning("admin account '%s' created with a generated password (printed once on the console)", username)
+    print(f"\n  Admin account created: username '{username}', password '{password}' (shown once; keep it safe)\n",
+          flush=True)

@@ -43,7 +43,7 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     for job in (*JOBS, *services.jobs):
         scheduler.add_job(
-            _guarded(job, services), "interval", seconds=job.seconds(services), id=job.id,
+            _guarded(job, services), "interval", seconds=job.seconds(services), id=job.id, name=job.id,
             max_instances=1, coalesce=True, misfire_grace_time=30,
         )
     scheduler.start()
