@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import Event as UiEvent
@@ -12,6 +13,15 @@ from services.users import Principal
 
 Section = Callable[[Principal], Awaitable[None]]
 """Draws one part of the dashboard for the signed-in principal, inside the page's content column."""
+
+
+@dataclass(slots=True, frozen=True)
+class AdminPanel:
+    """One tab of `/admin`."""
+
+    name: str
+    icon: str
+    draw: Section
 
 
 class LiveBridge:
@@ -26,6 +36,11 @@ class LiveBridge:
         self.broker = broker
         self.event_published: UiEvent[dict[str, Any]] = UiEvent()
         self.sections: list[Section] = []
+        """Parts of `/`, drawn in order for every signed-in user."""
+        self.admin_panels: list[AdminPanel] = []
+        """Tabs of `/admin`, in order, drawn for admins."""
+        self.header_items: list[Section] = []
+        """Header widgets (e.g. the notification bell), drawn on every signed-in page."""
         self._channels: dict[str, UiEvent[dict[str, Any]]] = {}
         self._unsubscribe: dict[str, Callable[[], None]] = {}
         self._running = False

@@ -15,8 +15,9 @@ from app.api import users as users_api
 from app.asgi import add_api_not_found, replace_slow_middlewares
 from app.container import Services
 from app.live import LiveBridge
-from app.pages import dashboard, login
+from app.pages import admin, dashboard, login
 from app.wiring import FEATURES
+from theme import register_assets
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 _NICEGUI_LIFESPAN: Lifespan | None = None
@@ -25,6 +26,7 @@ _NICEGUI_LIFESPAN: Lifespan | None = None
 def setup(services: Services) -> LiveBridge:
     """Register every route and page, and run the services for as long as the app runs."""
     live = LiveBridge(services.broker)
+    register_assets()
     nicegui_app.include_router(health_api.router(services.health))
     nicegui_app.include_router(auth_api.router(services.auth))
     nicegui_app.include_router(users_api.router(services.auth))
@@ -34,6 +36,7 @@ def setup(services: Services) -> LiveBridge:
     add_api_not_found(nicegui_app)
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
+    admin.register(services.auth, services.events, live)
     _run_with_app(services, live)
     return live
 

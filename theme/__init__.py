@@ -1,5 +1,5 @@
-"""Dark neon theme: palette, CSS and the page frame every page is drawn in."""
+"""Dark neon theme: palette, CSS, fonts and the page frame every page is drawn in."""
 
-from theme.frame import apply, frame
+from theme.frame import PageFrame, apply, frame, register_assets
 
-__all__ = ["apply", "frame"]
+__all__ = ["PageFrame", "apply", "frame", "register_assets"]

@@ -1,42 +1,66 @@
-"""The page shell: colours, CSS, header with product name, navigation and the user menu."""
+"""The page shell: colours, CSS, header with product name, live connection dot, navigation and the user menu."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
+from nicegui import app as nicegui_app
 from nicegui import ui
 
-from theme.css import CSS
+from theme.css import CONNECTION_JS, CSS, FONTS_URL
 from theme.tokens import CYAN, MAGENTA, SURFACE, YELLOW
 
 PRODUCT = "Liberation System"
+FONTS = Path(__file__).parent / "fonts"
+
+
+def register_assets() -> None:
+    """Serve the theme's fonts from the app itself (the UI needs no internet)."""
+    nicegui_app.add_static_files(FONTS_URL, FONTS, max_cache_age=86400)
 
 
 def apply() -> None:
     """Colours and CSS for the current page."""
     ui.colors(primary=CYAN, secondary=MAGENTA, accent=YELLOW, dark=SURFACE, dark_page="#000000")
     ui.add_css(CSS)
+    ui.add_body_html(CONNECTION_JS)
     ui.dark_mode(True)
+
+
+@dataclass(slots=True)
+class PageFrame:
+    content: ui.column
+    """The page body; the `with frame(...)` block already draws into it."""
+    extras: ui.row
+    """Header slot for widgets such as the notification bell: `with page.extras: ...`."""
 
 
 @contextmanager
 def frame(title: str, *, username: str | None = None, role: str | None = None,
-          on_logout: Callable[[], None] | None = None) -> Iterator[ui.column]:
-    """Draw the header and yield the page's content column."""
+          on_logout: Callable[[], None] | None = None) -> Iterator[PageFrame]:
+    """Draw the header and yield the page frame; the block draws into the content column."""
     apply()
     ui.page_title(f"{title} · {PRODUCT}")
-    with ui.header().classes("items-center justify-between px-4 py-2"):
-        with ui.row().classes("items-center gap-3"):
+    with ui.header().classes("items-center justify-between px-4 py-2 gap-2"):
+        with ui.row().classes("items-center gap-3 no-wrap"):
             ui.icon("bolt", color=CYAN).classes("text-2xl")
-            ui.label(PRODUCT).classes("neon-title text-lg font-bold")
-            ui.link("Dashboard", "/").classes("text-white no-underline")
+            ui.label(PRODUCT).classes("neon-title text-lg font-bold hide-narrow")
+            ui.link("Dashboard", "/").classes("text-white no-underline").mark("nav-dashboard")
             if role == "admin":
-                ui.link("Admin", "/admin").classes("text-white no-underline")
-        if username:
-            with ui.row().classes("items-center gap-2"):
-                ui.label(f"{username} · {role}").classes("mono text-sm").mark("current-user")
-                if on_logout:
-                    ui.button("Log out", on_click=on_logout).props("flat color=secondary").mark("logout")
-    with ui.column().classes("w-full max-w-6xl mx-auto p-4 gap-4") as content:
-        yield content
+                ui.link("Admin", "/admin").classes("text-white no-underline").mark("nav-admin")
+        with ui.row().classes("items-center gap-3 no-wrap"):
+            with ui.row().classes("items-center gap-1 no-wrap").props('role=status aria-live=polite') \
+                    .tooltip("Connection to the server"):
+                ui.element("span").classes("conn-dot").mark("connection-indicator")
+                ui.label().classes("conn-label mono text-xs muted hide-narrow")
+            extras = ui.row().classes("items-center gap-2 no-wrap")
+            if username:
+                with ui.button(icon="account_circle").props("flat round color=primary").mark("user-menu"), ui.menu():
+                    ui.label(f"{username} · {role}").classes("mono text-sm px-4 py-2").mark("current-user")
+                    if on_logout:
+                        ui.menu_item("Log out", on_click=on_logout).mark("logout")
+    with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as content:
+        yield PageFrame(content, extras)

@@ -20,7 +20,10 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
         if principal is None:
             return to_login("/")
         recent = [e.to_dict() for e in await events.get_event_history(limit=50)]
-        with frame("Dashboard", username=principal.username, role=principal.role, on_logout=log_out):
+        with frame("Dashboard", username=principal.username, role=principal.role, on_logout=log_out) as page:
+            with page.extras:
+                for item in live.header_items:
+                    await item(principal)
             for section in live.sections:
                 await section(principal)
             with ui.card().classes("neon-card w-full"):

@@ -1,0 +1,60 @@
+"""/admin: the control panel. Admins only; every feature adds its tab through `live.admin_panels`."""
+
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from app.live import AdminPanel, LiveBridge
+from app.pages.session import log_out, signed_in, to_login
+from app.security import Auth
+from components.event_publisher import EventPublisher
+from components.event_search import EventSearch
+from components.user_admin import UserAdmin
+from services.events import EventSystem
+from services.users import Principal
+from theme import frame
+
+
+def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
+    async def events_panel(principal: Principal) -> None:
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Publish an event").classes("neon-subtitle text-lg")
+            EventPublisher(events, principal.username)
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Event history").classes("neon-subtitle text-lg")
+            search = EventSearch(events)
+        await search.load()
+
+    async def users_panel(principal: Principal) -> None:
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Accounts").classes("neon-subtitle text-lg")
+            admin = UserAdmin(auth.users, principal.username, auth.forget)
+        await admin.refresh()
+
+    panels = [AdminPanel("Events", "bolt", events_panel), AdminPanel("Users", "group", users_panel)]
+
+    @ui.page("/admin")
+    async def admin_page() -> RedirectResponse | None:
+        principal = await signed_in(auth)
+        if principal is None:
+            return to_login("/admin")
+        with frame("Admin", username=principal.username, role=principal.role, on_logout=log_out) as page:
+            with page.extras:
+                for item in live.header_items:
+                    await item(principal)
+            if not principal.is_admin:
+                with ui.card().classes("neon-card w-full"):
+                    ui.label("Admins only").classes("neon-title text-xl").mark("admin-refused")
+                    ui.label("The control panel is for admin accounts. Ask an admin if you need access.")
+                    ui.link("Back to the dashboard", "/")
+                return None
+            ui.label("Control panel").classes("neon-title text-2xl")
+            every = [*live.admin_panels, *panels]
+            with ui.tabs().classes("w-full").props("inline-label outside-arrows mobile-arrows") as tabs:
+                tab_of = {p.name: ui.tab(p.name, icon=p.icon).mark(f"tab-{p.name.lower()}") for p in every}
+            with ui.tab_panels(tabs, value=tab_of[every[0].name]).classes("w-full bg-transparent"):
+                for panel in every:
+                    with ui.tab_panel(tab_of[panel.name]).classes("gap-4 px-0"):
+                        await panel.draw(principal)
+        return None

@@ -1,0 +1,77 @@
+"""/admin: refusal for plain users, publishing and searching events, account management."""
+
+import httpx
+from nicegui import ui
+from nicegui.testing import User
+
+from tests.app_fixtures import USER_PASSWORD, create_account
+from tests.ui.test_dashboard import log_in
+
+
+async def open_tab(user: User, name: str) -> None:
+    await user.open("/admin")
+    user.find(marker=f"tab-{name}").click()
+
+
+async def test_a_plain_user_is_refused(user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await create_account(client, admin_headers, "alice")
+    await log_in(user, "alice", USER_PASSWORD)
+    await user.should_not_see(marker="nav-admin")
+    await user.open("/admin")
+    await user.should_see(marker="admin-refused")
+    await user.should_not_see("Publish an event")
+
+
+async def test_admin_publishes_an_event_and_finds_it(user: User) -> None:
+    await log_in(user)
+    await open_tab(user, "events")
+    user.find(marker="publish-data").clear().type("{not json")
+    user.find(marker="publish-run").click()
+    await user.should_see("not valid JSON")
+
+    user.find(marker="publish-data").clear().type('{"human_id": "alice", "amount": -5}')
+    user.find(marker="publish-run").click()
+    await user.should_see("data.amount")
+
+    user.find(marker="publish-data").clear().type('{"human_id": "alice", "amount": 800}')
+    user.find(marker="publish-run").click()
+    await user.should_see("published resource.distributed")
+
+    user.find(marker="search-text").type("alice")
+    user.find(marker="search-run").click()
+    await user.should_see("1–1 of 1 events")
+    results = user.find(marker="search-results").elements.pop()
+    row = next(iter(results.default_slot.children))
+    row_marker = next(m for m in row._markers if m.startswith("result-"))  # noqa: SLF001
+    user.find(marker=row_marker).trigger("click")
+    await user.should_see(marker="event-detail")
+    await user.should_see("Correlated events (1)")
+
+
+async def test_bad_time_filter_is_explained(user: User) -> None:
+    await log_in(user)
+    await open_tab(user, "events")
+    user.find(marker="search-since").type("yesterday")
+    user.find(marker="search-run").click()
+    await user.should_see("Since is not a time: yesterday")
+
+
+async def test_admin_creates_and_deactivates_an_account(user: User, client: httpx.AsyncClient) -> None:
+    await log_in(user)
+    await open_tab(user, "users")
+    user.find(marker="new-username").type("bob")
+    user.find(marker="new-password").type("short")
+    user.find(marker="create-user").click()
+    await user.should_see("password must be 8-256 characters")
+
+    user.find(marker="new-password").clear().type("bob-password")
+    user.find(marker="create-user").click()
+    await user.should_see(marker="user-bob")
+    login = await client.post("/api/v1/auth/token", json={"username": "bob", "password": "bob-password"})
+    assert login.status_code == 200
+
+    user.find(marker="toggle-bob").click()
+    await user.should_see("Updated bob")
+    refused = await client.post("/api/v1/auth/token", json={"username": "bob", "password": "bob-password"})
+    assert refused.status_code == 401
+    assert ui  # the page module is importable in the simulation
