@@ -1,4 +1,4 @@
-"""A live list of events, newest on top, bounded to `size` rows."""
+"""A live list of events, newest on top, bounded to `size` rows, with channel filters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from typing import Any
 
 from nicegui import ui
 
+from services.events import channel_for
 from theme.tokens import MAGENTA
+
+CHANNELS = ("resources", "humans", "truth", "mesh", "communities", "system", "users", "notifications", "metrics",
+            "events")
 
 
 class EventFeed:
@@ -15,6 +19,13 @@ class EventFeed:
 
     def __init__(self, events: Iterable[dict[str, Any]] = (), *, size: int = 50) -> None:
         self.size = size
+        self.hidden: set[str] = set()
+        self._rows: list[tuple[str, ui.element]] = []  # (channel, row), newest first
+        with ui.row().classes("w-full gap-1").mark("feed-filters"):
+            for channel in CHANNELS:
+                chip = ui.chip(channel, icon="check").props("dense color=primary text-color=black") \
+                    .classes("mono").mark(f"filter-{channel}")
+                chip.on_click(lambda c=channel, chip=chip: self._flip(c, chip))
         with ui.column().classes("w-full gap-2").mark("event-feed") as self.container:
             self.empty = ui.label("No events yet.").classes("muted")
         for event in reversed(list(events)[:size]):
@@ -22,16 +33,37 @@ class EventFeed:
 
     def add(self, event: dict[str, Any]) -> None:
         self.empty.set_visibility(False)
+        channel = channel_for(str(event.get("type", "")))
         with self.container:
             row = _event_row(event)
         row.move(target_index=1)  # index 0 is the "no events" label
-        rows = self.container.default_slot.children
-        while len(rows) > self.size + 1:
-            self.container.remove(rows[-1])
+        row.set_visibility(channel not in self.hidden)
+        self._rows.insert(0, (channel, row))
+        while len(self._rows) > self.size:
+            _, oldest = self._rows.pop()
+            self.container.remove(oldest)
+
+    def _flip(self, channel: str, chip: ui.chip) -> None:
+        """Chip click: show a hidden channel again, or hide a shown one (outlined chip = hidden)."""
+        shown = channel in self.hidden
+        if shown:
+            chip.props("icon=check text-color=black aria-pressed=true", remove="outline")
+        else:
+            chip.props("outline icon=block text-color=primary aria-pressed=false")
+        self.toggle(channel, shown)
+
+    def toggle(self, channel: str, shown: bool) -> None:
+        if shown:
+            self.hidden.discard(channel)
+        else:
+            self.hidden.add(channel)
+        for row_channel, row in self._rows:
+            if row_channel == channel:
+                row.set_visibility(shown)
 
     @property
     def count(self) -> int:
-        return len(self.container.default_slot.children) - 1
+        return len(self._rows)
 
 
 def _event_row(event: dict[str, Any]) -> ui.element:

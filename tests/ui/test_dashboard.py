@@ -57,3 +57,23 @@ async def test_logout_ends_the_session(user: User) -> None:
     await user.should_see("Sign in")
     await user.open("/")
     await user.should_see("Sign in")
+
+
+async def test_channel_filter_hides_and_shows_events(user: User, client: httpx.AsyncClient,
+                                                     admin_headers: dict[str, str]) -> None:
+    await log_in(user)
+    for body in ({"event_type": "mesh.node.connected", "data": {"node_id": "n1"}},
+                 {"event_type": "human.registered", "data": {"human_id": "erin"}}):
+        assert (await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json=body)).is_success
+    await user.should_see("node_id=n1")
+    await user.should_see("human_id=erin")
+    user.find(marker="filter-mesh").click()
+    await user.should_not_see("node_id=n1")
+    await user.should_see("human_id=erin")
+    await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
+                      json={"event_type": "mesh.node.connected", "data": {"node_id": "n2"}})
+    await user.should_see("human_id=erin")
+    await user.should_not_see("node_id=n2")
+    user.find(marker="filter-mesh").click()
+    await user.should_see("node_id=n1")
+    await user.should_see("node_id=n2")
