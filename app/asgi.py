@@ -112,20 +112,42 @@ class RequestTracking:
                 del active[session_id]
 
 
+class BrowserOnly:
+    """Runs a wrapped middleware (sessions, gzip) for browser requests only; machine routes go straight through."""
+
+    def __init__(self, app: ASGIApp, middleware: Any, *args: Any, **kwargs: Any) -> None:
+        self.app = app
+        self.wrapped = middleware(app, *args, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(MACHINE_PREFIXES):
+            await self.app(scope, receive, send)
+        else:
+            await self.wrapped(scope, receive, send)
+
+
 def replace_slow_middlewares(app: FastAPI) -> None:
     """Swap NiceGUI's BaseHTTPMiddleware classes for the ASGI ones above (keeps order; rebuilds the stack)."""
     from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
     from nicegui.storage import RequestTrackingMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
 
     swaps: dict[Any, Any] = {
         RedirectWithPrefixMiddleware: PrefixRedirect,
         SetCacheControlMiddleware: StaticCacheControl,
         RequestTrackingMiddleware: RequestTracking,
     }
-    app.user_middleware[:] = [
-        Middleware(swaps[m.cls]) if m.cls in swaps else m
-        for m in app.user_middleware
-    ]
+    browser_only = (GZipMiddleware, SessionMiddleware)
+    replaced = []
+    for m in app.user_middleware:
+        if m.cls in swaps:
+            replaced.append(Middleware(swaps[m.cls]))
+        elif m.cls in browser_only:
+            replaced.append(Middleware(BrowserOnly, m.cls, *m.args, **m.kwargs))
+        else:
+            replaced.append(m)
+    app.user_middleware[:] = replaced
     app.middleware_stack = None  # Starlette rebuilds it on the next request
 
 
