@@ -2,16 +2,123 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from nicegui import Client, ui
+from nicegui import app as nicegui_app
+
+from app.api import metrics as metrics_api
+from app.jobs import Job
+from app.metrics_hooks import ApiTiming, watch_queries
+from components.metric_card import MetricPanel
+from services.metric_defaults import DASHBOARD_KEYS, SYSTEM_KEYS
+from services.metric_feeds import CumulativeFeed, DomainFeeds, collect_event_system, collect_websocket
+from services.metrics import MetricsService
+from services.users import Principal
 
 if TYPE_CHECKING:
     from app.container import Services
     from app.live import LiveBridge
 
+CARDS = tuple(dict.fromkeys((*SYSTEM_KEYS[:3], *DASHBOARD_KEYS)))  # CPU, memory, disk, then the 7 key metrics
+
 
 def build(services: Services) -> None:
     """Construct this feature's services and attach them to `services` (no I/O)."""
+    settings = services.settings
+    metrics = MetricsService(services.engine, services.events.publish, health_report=services.health,
+                             retention_days=settings.metrics_retention_days)
+    services.metrics = metrics
+    feeds = DomainFeeds(metrics, settings.mesh_node_timeout)
+    feeds.register(services.events)
+    cumulative = CumulativeFeed(metrics)
+
+    def event_bus() -> None:
+        collect_event_system(cumulative, metrics, services.events.get_metrics())
+
+    def hub() -> None:
+        if services.websocket is not None:  # built by the realtime feature; absent until it is
+            collect_websocket(cumulative, metrics, services.websocket.get_stats())
+
+    metrics.collectors += [event_bus, hub, feeds.expire_mesh_nodes]
+    services.lifecycle.append(_Running(services))
+    services.jobs += [
+        Job("metrics_sample", lambda s: s.settings.metrics_collection_interval, sample),
+        Job("metrics_push", lambda s: s.settings.metrics_push_interval, push),
+        Job("metrics_alerts", lambda s: s.settings.metrics_push_interval, evaluate_alerts),
+        Job("metrics_persist", lambda s: 60.0, persist),
+        Job("metrics_prune", lambda s: 3600.0, prune),
+    ]
 
 
 def register(services: Services, live: LiveBridge) -> None:
     """Add this feature's REST routers, dashboard sections and jobs."""
+    metrics: MetricsService = services.metrics
+    settings = services.settings
+    nicegui_app.include_router(metrics_api.router(services.auth, metrics, settings.metrics_retention_days))
+    nicegui_app.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
+    nicegui_app.add_middleware(ApiTiming, metrics=metrics)
+    metrics.collectors.append(lambda: metrics.record_metric("user_sessions_active", _open_views()))
+    dashboard = live.channel("dashboard")
+
+    async def section(principal: Principal) -> None:
+        payload = await metrics.get_dashboard_metrics()
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Live metrics").classes("neon-title text-xl")
+            panel = MetricPanel(CARDS, payload)
+
+        def on_envelope(envelope: dict[str, object]) -> None:
+            if envelope.get("type") == "metrics_update" and isinstance(envelope.get("data"), dict):
+                panel.update(envelope["data"])  # type: ignore[arg-type]  # checked just above
+
+        dashboard.subscribe(on_envelope)  # inside the page: the subscription ends with the tab
+
+    live.sections.append(section)
+
+
+async def sample(services: Services) -> None:
+    await services.metrics.sample_host()
+
+
+async def push(services: Services) -> None:
+    """Collect the figures other services keep, then push both payloads (through the hub once it is in place)."""
+    metrics: MetricsService = services.metrics
+    metrics.collect()
+    await services.delivery.deliver("dashboard", "metrics_update", await metrics.get_dashboard_metrics())
+    await services.delivery.deliver("admin", "admin_metrics", await metrics.get_admin_metrics())
+
+
+async def evaluate_alerts(services: Services) -> None:
+    await services.metrics.evaluate_alerts()
+
+
+async def persist(services: Services) -> None:
+    await services.metrics.persist()
+
+
+async def prune(services: Services) -> None:
+    await services.metrics.prune()
+
+
+def _open_views() -> int:
+    return sum(1 for client in Client.instances.values() if client.has_socket_connection)
+
+
+@dataclass(eq=False)
+class _Running:
+    """Starts the service and the query timing with the app, stops them in reverse."""
+
+    services: Services
+    _unwatch: Callable[[], None] | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        self._unwatch = watch_queries(self.services.engine, self.services.metrics)
+        await self.services.metrics.start()
+
+    async def stop(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        await self.services.metrics.stop()
