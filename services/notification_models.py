@@ -1,0 +1,61 @@
+"""Notification tables: one row per notification, plus a receipt row per recipient who read or dismissed it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, String, Text, text
+from sqlmodel import Field, SQLModel
+
+
+class NotificationRecord(SQLModel, table=True):
+    """A notification for one `user_id`, every account of a `role`, or everyone (`broadcast`).
+
+    A broadcast is one row however many accounts see it; per-recipient state lives in `NotificationReceipt`.
+    `data` and `actions` are JSON text. Ids are time-ordered (UUIDv7), so `id` order is send order.
+    """
+
+    __tablename__ = "notifications"
+    # The inbox query is "my user_id OR my role OR broadcast, newest first": one (target, id) index per branch.
+    # Partial indexes hold only the rows of their branch, so a send updates two B-trees instead of seven, and
+    # SQLite plans the OR as a union of the three index searches.
+    __table_args__ = (
+        Index("ix_notifications_user_id_id", "user_id", "id", sqlite_where=text("user_id IS NOT NULL"),
+              postgresql_where=text("user_id IS NOT NULL")),
+        Index("ix_notifications_role_id", "role", "id", sqlite_where=text("role IS NOT NULL"),
+              postgresql_where=text("role IS NOT NULL")),
+        Index("ix_notifications_broadcast_id", "broadcast", "id", sqlite_where=text("broadcast = 1"),
+              postgresql_where=text("broadcast")),
+        Index("ix_notifications_expires_at", "expires_at", sqlite_where=text("expires_at IS NOT NULL"),
+              postgresql_where=text("expires_at IS NOT NULL")),
+        Index("ix_notifications_correlation_id", "correlation_id", sqlite_where=text("correlation_id IS NOT NULL"),
+              postgresql_where=text("correlation_id IS NOT NULL")),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    type: str = Field(max_length=32)
+    priority: int
+    title: str = Field(max_length=200)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    actions: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: str | None = Field(default=None, max_length=64)
+    role: str | None = Field(default=None, max_length=16)
+    broadcast: bool = False
+    channel: str | None = Field(default=None, max_length=64)
+    correlation_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class NotificationReceipt(SQLModel, table=True):
+    """What one recipient did with one notification; written only when they act."""
+
+    __tablename__ = "notification_receipts"
+
+    notification_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: str = Field(primary_key=True, max_length=64)
+    read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    dismissed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

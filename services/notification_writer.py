@@ -1,0 +1,186 @@
+"""Batched inserts: one task drains a bounded queue and writes each batch with one INSERT off the event loop.
+
+The same pattern as `services.event_store.EventWriter` (which is typed to the events table and its log wording),
+for any table whose rows carry an `id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DataError, IntegrityError
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+RETRIES = 4
+RETRY_DELAY = 0.05  # seconds before the second attempt; times 4 for each further one
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """A row (or, with row None, a flush marker) whose future resolves once it is committed."""
+
+    row: Row | None
+    future: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _Batch:
+    rows: list[Row] = field(default_factory=list)
+    waiters: list[_Waiter] = field(default_factory=list)
+    stop: bool = False
+
+
+_STOP = object()
+
+
+class BatchWriter:
+    """Writes rows through `insert(rows)` (blocking, run in a thread) in batches of up to `batch_size`."""
+
+    def __init__(self, insert: Callable[[list[Row]], None], insert_each: Callable[[list[Row]], dict[str, Exception]],
+                 *, name: str, batch_size: int = 1000, flush_interval: float = 0.005,
+                 queue_size: int = 20000) -> None:
+        self._insert_rows = insert
+        self._insert_each = insert_each
+        self.name = name
+        self._batch_size = max(1, batch_size)
+        self._flush_interval = flush_interval
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(1, queue_size))
+        self._task: asyncio.Task[None] | None = None
+        self.persisted = 0
+        self.lost = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"{self.name}-writer")
+
+    async def stop(self) -> None:
+        """Write everything queued, then end the task."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        await self._queue.put(_STOP)
+        await task
+        while not self._queue.empty():  # writers that were blocked on a full queue when stop() began
+            batch = _Batch()
+            self._drain(batch)
+            await self._write(batch)
+
+    async def write(self, row: Row, *, durable: bool = False) -> asyncio.Future[None] | None:
+        """Queue a row (waiting while the queue is full); for `durable`, the future of its commit.
+
+        Without a running task (before start or after stop) the row is written at once."""
+        if self._task is None:
+            failed = await self._insert([row])
+            if durable and failed:
+                raise next(iter(failed.values()))
+            return None
+        if durable:
+            waiter = _Waiter(row, asyncio.get_running_loop().create_future())
+            await self._queue.put(waiter)
+            return waiter.future
+        try:
+            self._queue.put_nowait(row)
+        except asyncio.QueueFull:
+            await self._queue.put(row)
+        return None
+
+    async def flush(self) -> None:
+        """Wait until everything queued before this call has been written (or given up)."""
+        if self._task is None:
+            return
+        waiter = _Waiter(None, asyncio.get_running_loop().create_future())
+        await self._queue.put(waiter)
+        await waiter.future
+
+    async def _run(self) -> None:
+        stopping = False
+        while not (stopping and self._queue.empty()):
+            batch = _Batch()
+            self._take(await self._queue.get(), batch)
+            self._drain(batch)
+            if len(batch.rows) < self._batch_size and not batch.waiters and not batch.stop:
+                # Nobody is waiting: give a trickle of rows a moment to share one transaction.
+                await asyncio.sleep(self._flush_interval)
+                self._drain(batch)
+            stopping = stopping or batch.stop
+            await self._write(batch)
+
+    def _drain(self, batch: _Batch) -> None:
+        get = self._queue.get_nowait
+        while len(batch.rows) < self._batch_size:
+            try:
+                item = get()
+            except asyncio.QueueEmpty:
+                return
+            self._take(item, batch)
+
+    @staticmethod
+    def _take(item: Any, batch: _Batch) -> None:
+        if type(item) is dict:
+            batch.rows.append(item)
+        elif item is _STOP:
+            batch.stop = True
+        else:
+            batch.waiters.append(item)
+            if item.row is not None:
+                batch.rows.append(item.row)
+
+    async def _write(self, batch: _Batch) -> None:
+        failed: dict[str, Exception] = {}
+        if batch.rows:
+            try:
+                failed = await self._insert(batch.rows)
+            except Exception as exc:  # a bug here must not kill the writer and strand every sender
+                log.exception("%s writer failed on a batch of %d rows", self.name, len(batch.rows))
+                failed = {row["id"]: exc for row in batch.rows}
+        for waiter in batch.waiters:
+            if waiter.future.done():  # the sender was cancelled
+                continue
+            error = failed.get(waiter.row["id"]) if waiter.row is not None else None
+            if error is not None:
+                waiter.future.set_exception(error)
+            else:
+                waiter.future.set_result(None)
+
+    async def _insert(self, rows: list[Row]) -> dict[str, Exception]:
+        """Insert with retries and backoff; the rows that could not be stored, by id."""
+        error: Exception | None = None
+        for attempt in range(RETRIES):
+            if attempt:
+                await asyncio.sleep(RETRY_DELAY * 4 ** (attempt - 1))
+            try:
+                await asyncio.to_thread(self._insert_rows, rows)
+            except (IntegrityError, DataError) as exc:
+                # A bad row fails the same way every time: store the others one by one instead.
+                log.warning("writing %d %s rows failed (%s); retrying them one by one", len(rows), self.name, exc)
+                return self._count(await asyncio.to_thread(self._insert_each, rows), len(rows))
+            except Exception as exc:
+                error = exc
+                log.warning("writing %d %s rows failed (attempt %d of %d): %s", len(rows), self.name, attempt + 1,
+                            RETRIES, exc)
+            else:
+                self.persisted += len(rows)
+                return {}
+        assert error is not None
+        return self._count(dict.fromkeys((row["id"] for row in rows), error), len(rows))
+
+    def _count(self, failed: dict[str, Exception], total: int) -> dict[str, Exception]:
+        self.persisted += total - len(failed)
+        self.lost += len(failed)
+        if failed:
+            log.warning("%d of %d %s rows could not be stored and are lost", len(failed), total, self.name)
+        return failed
