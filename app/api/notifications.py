@@ -1,0 +1,133 @@
+"""Notifications over REST: each caller's own inbox, and sending, alerts, stats and cleanup for admins."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ADMIN, ANYONE_SIGNED_IN, role_guard
+from app.security import Auth
+from services.notifications import NotificationError, NotificationService
+from services.users import Principal, UserStore
+
+NOT_FOUND = "notification not found"
+
+
+class SendRequest(BaseModel):
+    """Exactly one target (`user_id`, `role` or `broadcast: true`); absent title/message use the type's template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(None, examples=["alice"])
+    role: str | None = Field(None, examples=["admin"])
+    broadcast: bool = False
+    notification_type: str = Field(examples=["resource_distribution"])
+    priority: int | None = Field(None, description="1 (low) to 5 (emergency); default from the template")
+    title: str | None = None
+    message: str | None = None
+    data: dict[str, Any] | None = Field(None, examples=[{"amount": 800}])
+    actions: list[dict[str, Any]] | None = Field(
+        None, description="up to 3 of {label, action, url?}", examples=[[{"label": "Open", "action": "open"}]])
+    channel: str | None = None
+    expires_at: datetime | None = Field(None, description="UTC when naive; must be in the future")
+    ttl_seconds: float | None = Field(None, description="instead of expires_at")
+
+
+class AlertRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    message: str
+    alert_level: str = Field("info", examples=["info", "warning", "error", "critical", "emergency"])
+    target_channel: str = Field("system", examples=["system", "truth", "mesh"])
+    data: dict[str, Any] | None = None
+
+
+def router(auth: Auth, notifications: NotificationService, users: UserStore) -> APIRouter:
+    reader = Annotated[Principal, Depends(role_guard(auth, ANYONE_SIGNED_IN))]
+    admin = Annotated[Principal, Depends(role_guard(auth, ADMIN))]
+    api = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+
+    @api.get("")
+    async def inbox(
+        caller: reader,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        unread_only: bool = False,
+        since: Annotated[str | None, Query(max_length=64, description="a notification id or an ISO-8601 time; "
+                                                                      "only what arrived after it")] = None,
+    ) -> dict[str, Any]:
+        """Your notifications (yours, your role's, broadcasts), newest first, with the unread count."""
+        try:
+            return await notifications.get_inbox(caller.username, role=caller.role, limit=limit,
+                                                  unread_only=unread_only, since=since)
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+
+    # Fixed paths before /{notification_id}, so "stats" is never taken for an id.
+    @api.post("/read-all")
+    async def read_all(caller: reader) -> dict[str, Any]:
+        marked = await notifications.mark_all_read(caller.username, role=caller.role)
+        return {"marked_count": marked, "unread_count": await _unread(caller)}
+
+    @api.post("/send", status_code=status.HTTP_201_CREATED)
+    async def send(body: SendRequest, _: admin) -> dict[str, Any]:
+        """Send to one user, a role or everyone; answers once the notification is stored."""
+        if body.user_id is not None and await users.get(body.user_id) is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"user_id: no account named {body.user_id!r}")
+        try:
+            sent = await notifications.send(**body.model_dump(exclude_unset=True), durable=True)
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        return {"notification_id": sent["id"], **sent}
+
+    @api.post("/system-alert", status_code=status.HTTP_201_CREATED)
+    async def system_alert(body: AlertRequest, _: admin) -> dict[str, Any]:
+        """An alert for every admin, also pushed as `system_alert` on `target_channel`."""
+        try:
+            sent = await notifications.alert(body.title, body.message, body.alert_level, body.data,
+                                             body.target_channel, durable=True)
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        return {"notification_id": sent["id"], **sent}
+
+    @api.get("/stats")
+    async def stats(_: admin) -> dict[str, Any]:
+        return await notifications.get_notification_stats()
+
+    @api.post("/cleanup")
+    async def cleanup(_: admin) -> dict[str, int]:
+        """Run the expiry sweep and history pruning now."""
+        return await notifications.sweep()
+
+    @api.get("/{notification_id}")
+    async def one(notification_id: str, caller: reader) -> dict[str, Any]:
+        found = await notifications.get_notification(notification_id, caller.username, role=caller.role)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        return found
+
+    @api.post("/{notification_id}/read")
+    async def read(notification_id: str, caller: reader) -> dict[str, Any]:
+        if not await notifications.mark_notification_read(notification_id, caller.username, role=caller.role):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        return {"notification_id": notification_id, "read": True, "unread_count": await _unread(caller)}
+
+    @api.post("/{notification_id}/actions/{action}")
+    async def act(notification_id: str, action: str, caller: reader) -> dict[str, Any]:
+        """Press one of the notification's buttons: publishes `user.action` and marks it read."""
+        chosen = await notifications.perform_action(notification_id, caller.username, action, role=caller.role)
+        if chosen is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{NOT_FOUND}, or it has no action {action!r}")
+        return {"notification_id": notification_id, "action": chosen, "unread_count": await _unread(caller)}
+
+    @api.delete("/{notification_id}")
+    async def dismiss(notification_id: str, caller: reader) -> dict[str, Any]:
+        if not await notifications.dismiss_notification(notification_id, caller.username, role=caller.role):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+        return {"notification_id": notification_id, "dismissed": True, "unread_count": await _unread(caller)}
+
+    async def _unread(caller: Principal) -> int:
+        return await notifications.unread_count(caller.username, role=caller.role)
+
+    return api
