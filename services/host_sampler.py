@@ -25,14 +25,17 @@ class HostSampler:
     """Blocking psutil readings; call `sample_async` from the event loop (it runs them in a worker thread)."""
 
     def __init__(self, disk_path: str = "/") -> None:
-        self.disk_path = disk_path if os.path.exists(disk_path) else os.path.abspath(os.sep)
-        self._process = psutil.Process()
-        self._started = self._process.create_time()
+        self.disk_path = disk_path
+        self._started: float | None = None  # this process's start, read at the first sample (no I/O here)
         self._cpu_at: float | None = None
         self._cpu = 0.0
 
     def sample(self) -> HostSample:
         """One reading of everything (blocking; the very first CPU reading measures over PRIME_INTERVAL)."""
+        if self._started is None:
+            self._started = psutil.Process().create_time()
+            if not os.path.exists(self.disk_path):
+                self.disk_path = os.path.abspath(os.sep)
         return HostSample(self._cpu_percent(), psutil.virtual_memory().percent,
                           psutil.disk_usage(self.disk_path).percent, max(0.0, time.time() - self._started))
 

@@ -5,29 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import Engine
 
-from services.event_types import EventType
 from services.host_sampler import HostSampler
-from services.metric_alerts import DEFAULT_RULES, AlertRule, AlertRules, Transition, derive_health
-from services.metric_analysis import iso, summarize, trend, window_series
+from services.metric_alerts import DEFAULT_RULES, AlertRule, AlertRules, Transition
+from services.metric_analysis import iso
 from services.metric_defaults import DASHBOARD_KEYS, DEFAULT_METRICS, SYSTEM_KEYS
 from services.metric_history import MetricHistory
+from services.metric_monitor import AlertMonitor, HealthReport, Publish
+from services.metric_payloads import card, summary
 from services.metric_store import MetricStore
-from services.metric_types import MINUTE, TYPES, Clock, Counter, Histogram, Metric, MetricCategory, Rate
+from services.metric_types import MINUTE, TYPES, Clock, Metric, MetricCategory, Rate
 from services.models import utcnow
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[..., Awaitable[Any]]
-HealthReport = Callable[[], Awaitable[dict[str, Any]]]
 NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,99}")
 MAX_METRICS = 500
 MAX_WARNINGS = 1000
@@ -47,15 +45,14 @@ class MetricsService:
         self.metrics: dict[str, Metric] = {}
         self._recorders: dict[str, Callable[..., None]] = {}
         self._clock = clock
-        self._publish = publish
-        self._health_report = health_report
         self._store = MetricStore(engine) if engine is not None else None
         self.history = MetricHistory(self._store, clock)
         self.alerts = AlertRules(clock)
+        self.monitor = AlertMonitor(self.alerts, self._store, publish, health_report, self._alert_value,
+                                    self._unit_of, self.record_metric)
         self.retention_seconds = retention_days * 86400.0
         self.max_metrics = max_metrics
         self.sampler = sampler or HostSampler()
-        self.system_health = "healthy"
         self.collectors: list[Callable[[], object]] = []
         self._warned: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -134,23 +131,9 @@ class MetricsService:
     # --- reading ---------------------------------------------------------------------------------------------
 
     def get_metric_summary(self, name: str, window: float = HOUR) -> dict[str, Any] | None:
-        """Statistics of the recent points in `window` seconds, the trend and the type's own figures."""
+        """count, min, max, mean, stddev, p50/p90/p95/p99 and latest of the points in `window` s, with the trend."""
         metric = self.metrics.get(name)
-        if metric is None:
-            return None
-        since = self._clock() - window
-        _, values = metric.points(since)
-        summary: dict[str, Any] = {**self._describe(metric), "window_seconds": window, **summarize(values),
-                                   "value": metric.get_latest_value(), "complete": metric.ring_covers(since),
-                                   "trend": trend(*window_series(metric, since)), "records_total": metric.records}
-        if isinstance(metric, Counter):
-            summary["total"] = metric.total
-        elif isinstance(metric, Histogram):
-            summary.update(count_total=metric.count, sum_total=metric.sum,
-                           buckets=[{"le": le, "count": n} for le, n in metric.cumulative_buckets()])
-        elif isinstance(metric, Rate):
-            summary.update(rate=metric.rate(), total=metric.total, rate_window_seconds=metric.window)
-        return summary
+        return None if metric is None else summary(metric, self._clock() - window, window)
 
     def get_metric_history(self, name: str, window: float = HOUR, limit: int = 1000,
                            step: float | None = None) -> list[dict[str, Any]]:
@@ -169,12 +152,12 @@ class MetricsService:
     def card(self, name: str, window: float = HOUR) -> dict[str, Any] | None:
         """What a live card shows: current value, average and trend over `window`, unit."""
         metric = self.metrics.get(name)
-        if metric is None:
-            return None
-        times, values = window_series(metric, self._clock() - window)
-        average = math.fsum(values) / len(values) if values else None
-        return {**self._describe(metric), "value": metric.get_latest_value(), "average": average,
-                "trend": trend(times, values)}
+        return None if metric is None else card(metric, self._clock() - window)
+
+    @property
+    def system_health(self) -> str:
+        """healthy / degraded / unhealthy / critical, derived from firing rules and health checks."""
+        return self.monitor.system_health
 
     async def get_dashboard_metrics(self) -> dict[str, Any]:
         """The 7 key metrics (original order), the host figures, and a summary with the derived system health."""
@@ -198,7 +181,7 @@ class MetricsService:
             "timestamp": iso(self._clock()),
             "system_health": self.system_health,
             "categories": categories,
-            "active_alerts": [self._alert(rule) for rule in self.alerts.firing()],
+            "active_alerts": self.monitor.active(),
             "alert_rules": len(self.alerts.all()),
             "summary": {"total_metrics": len(self.metrics), "pending_points": len(self.history.pending),
                         "persisted_points": self.history.persisted},
@@ -223,29 +206,12 @@ class MetricsService:
         return rule
 
     async def delete_alert_rule(self, rule_id: str) -> bool:
-        """Remove a rule; a firing one is resolved first, so nobody is left with a stale alert."""
-        rule = self.alerts.remove(rule_id)
-        if rule is None:
-            return False
-        if self._store is not None:
-            await asyncio.to_thread(self._store.delete_rule, rule_id)
-        if rule.state == "firing":
-            await self._announce(Transition("resolved", rule, rule.last_value or 0.0))
-            await self._update_health()
-        return True
+        """Remove a rule; a firing one is announced as resolved."""
+        return await self.monitor.delete(rule_id)
 
     async def evaluate_alerts(self) -> list[Transition]:
         """Advance every rule on the current values, store changes, publish fired/resolved, update the health."""
-        transitions, changed = self.alerts.evaluate(self._alert_value)
-        if changed and self._store is not None:
-            try:
-                await asyncio.to_thread(self._store.save_rules, changed)
-            except Exception:  # the in-memory state is right; the next change stores it again
-                log.warning("storing alert rule state failed", exc_info=True)
-        for transition in transitions:
-            await self._announce(transition)
-        await self._update_health()
-        return transitions
+        return await self.monitor.evaluate()
 
     # --- jobs ------------------------------------------------------------------------------------------------
 
@@ -347,44 +313,6 @@ class MetricsService:
         metric = self.metrics.get(name)
         return None if metric is None else metric.get_latest_value()
 
-    def _alert(self, rule: AlertRule) -> dict[str, Any]:
-        metric = self.metrics.get(rule.metric_name)
-        return {**rule.to_dict(), "unit": metric.unit if metric else "", "value": rule.last_value}
-
-    async def _announce(self, transition: Transition) -> None:
-        rule = transition.rule
-        metric = self.metrics.get(rule.metric_name)
-        data = {"rule_id": rule.id, "metric_name": rule.metric_name, "value": transition.value,
-                "threshold": rule.threshold, "condition": rule.condition, "severity": rule.severity,
-                "unit": metric.unit if metric else ""}
-        kind = EventType.METRIC_ALERT_FIRED if transition.kind == "fired" else EventType.METRIC_ALERT_RESOLVED
-        log.log(logging.WARNING if transition.kind == "fired" else logging.INFO, "metric alert %s: %s %s %s (%s)",
-                transition.kind, rule.metric_name, rule.condition, rule.threshold, transition.value)
-        await self._publish_safely(kind, data)
-
-    async def _update_health(self) -> None:
-        report = None
-        if self._health_report is not None:
-            try:
-                report = await self._health_report()
-            except Exception as error:  # an unanswerable health check is itself a finding
-                report = {"health": {"status": "error", "error": str(error)[:200]}}
-        firing = self.alerts.firing()
-        self.record_metric("metric_alerts_firing", len(firing))
-        status = derive_health(firing, report)
-        if status != self.system_health:
-            previous, self.system_health = self.system_health, status
-            await self._publish_safely(EventType.SYSTEM_HEALTH_CHANGED, {"status": status, "previous": previous})
-
-    async def _publish_safely(self, event_type: str, data: dict[str, Any]) -> None:
-        if self._publish is None:
-            return
-        try:
-            await self._publish(event_type, data, "metrics")
-        except Exception:  # the state change stands; only its announcement was lost
-            log.warning("publishing %s failed", event_type, exc_info=True)
-
-    @staticmethod
-    def _describe(metric: Metric) -> dict[str, Any]:
-        return {"name": metric.name, "type": metric.type, "category": metric.category, "unit": metric.unit,
-                "description": metric.description}
+    def _unit_of(self, name: str) -> str:
+        metric = self.metrics.get(name)
+        return metric.unit if metric is not None else ""
