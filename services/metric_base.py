@@ -114,7 +114,7 @@ class Metric:
 
     def ring_covers(self, since: float) -> bool:
         """Whether the ring still holds every point recorded at or after `since`."""
-        return self.records <= self._cap or self._times[self._pos] < since
+        return self.records <= self._cap or self._times[self._pos] <= since
 
     def flush(self, now: float | None = None) -> None:
         """Close the open minute once it is over (for metrics that went quiet)."""
