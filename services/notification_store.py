@@ -130,7 +130,7 @@ class NotificationStore:
     def inbox(self, reader: Reader, now: datetime, *, limit: int, unread_only: bool = False,
               after_id: str | None = None, after_time: datetime | None = None) -> list[Notification]:
         """Visible, unexpired, undismissed notifications, newest first; `limit` applies after the filters."""
-        where = [reader.sees(), _unexpired(now), R.c.dismissed_at.is_(None)]
+        where = [reader.sees(), unexpired(now), R.c.dismissed_at.is_(None)]
         if unread_only:
             where.append(R.c.read_at.is_(None))
         if after_id is not None:
@@ -142,10 +142,14 @@ class NotificationStore:
         with self._connect() as connection:
             return [Notification.from_row(row) for row in connection.execute(statement)]
 
+    def page(self, reader: Reader, now: datetime, **options: Any) -> tuple[list[Notification], int, int]:
+        """`inbox(...)` plus (unread, total) of the whole inbox, in one call (one thread hop for the caller)."""
+        return self.inbox(reader, now, **options), *self.counts(reader, now)
+
     def get(self, notification_id: str, reader: Reader, now: datetime) -> Notification | None:
         """One unexpired notification the reader may see, with their receipt (dismissed ones included)."""
         statement = (select(N, R.c.read_at, R.c.dismissed_at).select_from(reader.receipts())
-                     .where(N.c.id == notification_id, reader.sees(), _unexpired(now)))
+                     .where(N.c.id == notification_id, reader.sees(), unexpired(now)))
         with self._connect() as connection:
             row = connection.execute(statement).first()
         return Notification.from_row(row) if row is not None else None
@@ -161,7 +165,7 @@ class NotificationStore:
         with self._begin() as connection:
             found = connection.execute(
                 select(R.c.read_at, R.c.dismissed_at, R.c.user_id).select_from(reader.receipts())
-                .where(N.c.id == notification_id, reader.sees(), _unexpired(now))
+                .where(N.c.id == notification_id, reader.sees(), unexpired(now))
             ).first()
             if found is None or found.dismissed_at is not None:
                 return False, False, _counts(connection, reader, now)[0]
@@ -180,7 +184,7 @@ class NotificationStore:
         with self._begin() as connection:
             ids = list(connection.scalars(
                 select(N.c.id).select_from(reader.receipts())
-                .where(reader.sees(), _unexpired(now), R.c.read_at.is_(None), R.c.dismissed_at.is_(None))
+                .where(reader.sees(), unexpired(now), R.c.read_at.is_(None), R.c.dismissed_at.is_(None))
             ))
             rows = [{"notification_id": i, "user_id": reader.user_id, "read_at": now} for i in ids]
             for chunk in _chunks(rows):
@@ -223,45 +227,10 @@ class NotificationStore:
             deleted += len(doomed)
         return deleted
 
-    def stats(self, now: datetime, recent: int = 10) -> dict[str, Any]:
+    def read(self, query: Callable[[Connection], T]) -> T:
+        """Run `query(connection)` on a connection of the store (for read-only reports such as stats)."""
         with self._connect() as connection:
-            def grouped(column: Any, limit: int | None = None) -> dict[str, int]:
-                statement = select(column, func.count()).where(column.is_not(None)).group_by(column)
-                if limit is not None:
-                    statement = statement.order_by(func.count().desc(), column).limit(limit)
-                return {str(key): int(count) for key, count in connection.execute(statement)}
-
-            totals = connection.execute(select(
-                func.count(), func.count(func.distinct(N.c.user_id)),
-                func.sum(case((N.c.user_id.is_not(None), 1), else_=0)),
-                func.sum(case((N.c.role.is_not(None), 1), else_=0)),
-                func.sum(case((N.c.broadcast == true(), 1), else_=0)),
-                func.sum(case((N.c.expires_at <= now, 1), else_=0)),
-            )).one()
-            unread = connection.execute(
-                select(func.count()).select_from(N.outerjoin(R, and_(R.c.notification_id == N.c.id,
-                                                                     R.c.user_id == N.c.user_id)))
-                .where(N.c.user_id.is_not(None), R.c.user_id.is_(None), _unexpired(now))
-            ).scalar_one()
-            receipts = connection.execute(
-                select(func.count(), func.count(R.c.read_at), func.count(R.c.dismissed_at))
-            ).one()
-            latest = [Notification.from_row(row).to_dict()
-                      for row in connection.execute(select(N).order_by(N.c.id.desc()).limit(recent))]
-            return {
-                "total_notifications": int(totals[0]),
-                "total_users": int(totals[1]),
-                "by_type": grouped(N.c.type),
-                "by_priority": grouped(N.c.priority),
-                "by_user": grouped(N.c.user_id, limit=20),
-                "by_role": grouped(N.c.role),
-                "by_target": {"user": int(totals[2] or 0), "role": int(totals[3] or 0),
-                              "broadcast": int(totals[4] or 0)},
-                "unread_personal": int(unread),
-                "expired_pending": int(totals[5] or 0),
-                "receipts": {"total": int(receipts[0]), "read": int(receipts[1]), "dismissed": int(receipts[2])},
-                "recent": latest,
-            }
+            return query(connection)
 
     @contextlib.contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -296,14 +265,15 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.isoformat(sep=" ", timespec="microseconds")[:26] if value is not None else None
 
 
-def _unexpired(now: datetime) -> ColumnElement[bool]:
+def unexpired(now: datetime) -> ColumnElement[bool]:
+    """Not expired at `now` (no expiry, or a later one)."""
     return or_(N.c.expires_at.is_(None), N.c.expires_at > now)
 
 
 def _counts(connection: Connection, reader: Reader, now: datetime) -> tuple[int, int]:
     row = connection.execute(
         select(func.count(), func.sum(case((R.c.read_at.is_(None), 1), else_=0)))
-        .select_from(reader.receipts()).where(reader.sees(), _unexpired(now), R.c.dismissed_at.is_(None))
+        .select_from(reader.receipts()).where(reader.sees(), unexpired(now), R.c.dismissed_at.is_(None))
     ).one()
     return int(row[1] or 0), int(row[0])
 

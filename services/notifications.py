@@ -13,27 +13,12 @@ from sqlalchemy import Engine
 from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType
 from services.models import as_utc, utcnow
+from services.notification_checks import check_channel, check_data, compose
 from services.notification_rules import RULES, Rule, register_rules
-from services.notification_store import NotificationStore, Reader
-from services.notification_templates import ALERT_LEVELS, TEMPLATES, NotificationPriority, NotificationType, render
-from services.notification_types import (
-    MAX_MESSAGE,
-    MAX_TITLE,
-    Notification,
-    NotificationError,
-    check_actions,
-    check_channel,
-    check_correlation_id,
-    check_data,
-    check_priority,
-    check_target,
-    check_text,
-    check_type,
-    is_notification_id,
-    new_notification_id,
-    parse_since,
-    resolve_expiry,
-)
+from services.notification_stats import collect
+from services.notification_store import Expired, NotificationStore, Reader
+from services.notification_templates import ALERT_LEVELS, NotificationPriority, NotificationType
+from services.notification_types import Notification, NotificationError, is_notification_id, parse_since
 from services.notification_writer import BatchWriter
 from services.users import UserStore
 
@@ -44,6 +29,7 @@ log = logging.getLogger(__name__)
 DeliverFn = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
 MAX_LIMIT = 1000
 MAX_IDS_PER_MESSAGE = 1000  # ids listed in one read-all / expiry push; beyond that clients refetch
+MAX_COUNTED_USERS = 200  # expiry pushes that carry a freshly counted unread_count per sweep
 SOURCE = "notifications"
 
 
@@ -144,10 +130,9 @@ class NotificationService:
         after_id, after_time = parse_since(since)
         await self._writer.flush()
         reader = await self._reader(user_id, role)
-        now = self._now()
-        found = await asyncio.to_thread(self._store.inbox, reader, now, limit=max(0, min(limit, MAX_LIMIT)),
-                                        unread_only=unread_only, after_id=after_id, after_time=after_time)
-        unread, total = await asyncio.to_thread(self._store.counts, reader, now)
+        found, unread, total = await asyncio.to_thread(
+            self._store.page, reader, self._now(), limit=max(0, min(limit, MAX_LIMIT)), unread_only=unread_only,
+            after_id=after_id, after_time=after_time)
         return {"notifications": [n.to_dict() for n in found], "unread_count": unread, "total_count": total}
 
     async def unread_count(self, user_id: str, *, role: str | None = None) -> int:
@@ -202,7 +187,8 @@ class NotificationService:
     async def get_notification_stats(self) -> dict[str, Any]:
         """Counts by type, priority, user, role and target, receipts, the 10 newest, and service counters."""
         await self._writer.flush()
-        stats = await asyncio.to_thread(self._store.stats, self._now())
+        now = self._now()
+        stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
         writer = self._writer
         return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
                 "pending_writes": writer.pending, "history_size": self.history_size}
@@ -218,45 +204,36 @@ class NotificationService:
         pruned = await asyncio.to_thread(self._store.prune, self.history_size)
         self._counters["expired"] += len(gone)
         self._counters["pruned"] += pruned
-        by_channel: dict[str, list[str]] = {}
-        for item in gone:
-            by_channel.setdefault(item.recipients, []).append(item.id)
-        for channel, ids in by_channel.items():
-            body: dict[str, Any] = {"notification_ids": ids[:MAX_IDS_PER_MESSAGE], "count": len(ids)}
-            if channel.startswith("user:"):  # shared channels have no single unread count
-                body["unread_count"] = await self.unread_count(channel.removeprefix("user:"))
-            await self._push(channel, "notification_expired", body)
         if gone:
-            await self._publish(EventType.NOTIFICATION_EXPIRED, {
-                "count": len(gone), "notification_ids": [item.id for item in gone[:100]]})
-            log.info("expired %d notifications", len(gone))
+            await self._announce_expired(gone)
         return {"cleaned_count": len(gone), "pruned_count": pruned}
 
     async def flush(self) -> None:
         """Wait until every notification sent so far is committed."""
         await self._writer.flush()
 
-    def _build(self, user_id: str | None, notification_type: object, data: object, custom_title: str | None,
-               custom_message: str | None, priority: object, channel: object, actions: object, expires_at: object,
+    async def _announce_expired(self, gone: list[Expired]) -> None:
+        """One `notification_expired` push per recipients channel, and one `notification.expired` event."""
+        by_channel: dict[str, list[str]] = {}
+        for item in gone:
+            by_channel.setdefault(item.recipients, []).append(item.id)
+        counted = 0
+        for channel, ids in by_channel.items():
+            body: dict[str, Any] = {"notification_ids": ids[:MAX_IDS_PER_MESSAGE], "count": len(ids)}
+            # A user's channel gets their new count (a shared channel has none); beyond a bound clients refetch.
+            if channel.startswith("user:") and counted < MAX_COUNTED_USERS:
+                counted += 1
+                body["unread_count"] = await self.unread_count(channel.removeprefix("user:"))
+            await self._push(channel, "notification_expired", body)
+        await self._publish(EventType.NOTIFICATION_EXPIRED, {
+            "count": len(gone), "notification_ids": [item.id for item in gone[:100]]})
+        log.info("expired %d notifications", len(gone))
+
+    def _build(self, user_id: str | None, notification_type: object, data: object, title: str | None,
+               message: str | None, priority: object, channel: object, actions: object, expires_at: object,
                role: str | None, broadcast: bool, ttl_seconds: object, correlation_id: object) -> Notification:
-        """Validate and render one notification (NotificationError for bad input)."""
-        kind = check_type(notification_type)
-        check_target(user_id, role, broadcast)
-        payload, data_json = check_data(data)
-        template = TEMPLATES[kind]
-        title = render(template.title, payload) if custom_title is None else custom_title
-        message = render(template.message, payload) if custom_message is None else custom_message
-        now = self._now()
-        notification = Notification(
-            new_notification_id(), kind.value, check_priority(priority, template.priority),
-            check_text("title", title, MAX_TITLE), check_text("message", message, MAX_MESSAGE), payload,
-            template.default_actions() if actions is None else check_actions(actions), user_id, role,
-            broadcast is True, check_channel(channel), check_correlation_id(correlation_id), now,
-            resolve_expiry(expires_at, ttl_seconds, now), data_json=data_json,
-        )
-        if notification.channel is None:
-            notification.channel = notification.recipients
-        return notification
+        return compose(self._now(), user_id, notification_type, data, title, message, priority, channel, actions,
+                       expires_at, role, broadcast, ttl_seconds, correlation_id)
 
     async def _send(self, notification: Notification, durable: bool) -> dict[str, Any]:
         committed = await self._writer.write(notification.to_row(), durable=durable)
