@@ -16,8 +16,8 @@ def fast_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METRICS_PUSH_INTERVAL", "0.2")
 
 
-async def eventually(read: Callable[[], Any], attempts: int = 60) -> Any:
-    """The first truthy answer of `read()` within about 3 seconds."""
+async def eventually(read: Callable[[], Any], attempts: int = 100) -> Any:
+    """The first truthy answer of `read()` within about 5 seconds."""
     for _ in range(attempts):
         found = await read()
         if found:

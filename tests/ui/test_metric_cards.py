@@ -17,8 +17,8 @@ def fast_push(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METRICS_PUSH_INTERVAL", "0.2")
 
 
-async def shown(user: User, marker: str, accept: Callable[[str], bool], attempts: int = 60) -> str:
-    """The text of the element marked `marker`, once `accept` likes it (within about 3 seconds)."""
+async def shown(user: User, marker: str, accept: Callable[[str], bool], attempts: int = 100) -> str:
+    """The text of the element marked `marker`, once `accept` likes it (within about 5 seconds)."""
     text = ""
     for _ in range(attempts):
         elements = user.find(marker=marker).elements
