@@ -51,7 +51,14 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) 
 
 @contextmanager
 def app_server(core: int = 0, **env: str) -> Iterator[str]:
-    """`python main.py` on a free port, pinned to `core`, with a scratch data directory."""
+    """`python main.py` on a free port, pinned to `core`, with a scratch data directory; yields its URL."""
+    with app_process(core, **env) as (url, _process):
+        yield url
+
+
+@contextmanager
+def app_process(core: int = 0, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `app_server`, and also yields the server process (for CPU and memory readings)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         child_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data,
@@ -61,7 +68,7 @@ def app_server(core: int = 0, **env: str) -> Iterator[str]:
         try:
             url = f"http://127.0.0.1:{port}"
             wait_ready(f"{url}/api/v1/ping", process)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             process.wait(10)
