@@ -26,4 +26,13 @@ if __name__ in {"__main__", "__mp_main__"}:
         fastapi_docs=True,
         show_welcome_message=False,
         favicon="⚡",
+        # Raw WebSocket hub (services/websocket.py): no per-connection compressor (it costs far more memory than
+        # small JSON frames save), keepalive pings by the server at WS_PING_INTERVAL with as long for the pong,
+        # room above WS_MAX_MESSAGE_BYTES so oversized frames get an error frame instead of a hard close, and a
+        # listen backlog deep enough for thousands of clients reconnecting at once.
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_interval,
+        ws_max_size=max(4 * 1024 * 1024, 2 * settings.ws_max_message_bytes),
+        backlog=4096,
     )

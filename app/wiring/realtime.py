@@ -1,8 +1,13 @@
-"""Wiring of the realtime feature (see app/wiring/__init__.py)."""
+"""Wiring of the realtime feature (see app/wiring/__init__.py): the WebSocket hub, its routes and its sweep."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from app.jobs import Job
+from services import websocket
+from services.websocket import HubConfig, WebSocketHub
+from services.ws_history import History, MemoryHistory
 
 if TYPE_CHECKING:
     from app.container import Services
@@ -10,8 +15,45 @@ if TYPE_CHECKING:
 
 
 def build(services: Services) -> None:
-    """Construct this feature's services and attach them to `services` (no I/O)."""
+    """Construct the hub; it becomes `services.delivery`, so later features push through it."""
+    settings = services.settings
+    history: History
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        from services.ws_history_redis import RedisHistory  # only Redis deployments load the client
+
+        prefix = getattr(services.broker, "prefix", "liberation")
+        history = RedisHistory(settings.broker_url, settings.ws_history_size, settings.ws_history_seconds,
+                               prefix=prefix)
+    else:
+        history = MemoryHistory(settings.ws_history_size, settings.ws_history_seconds)
+    config = HubConfig(
+        max_connections=settings.ws_max_connections,
+        ping_interval=settings.ws_ping_interval,
+        send_queue=settings.ws_send_queue,
+        max_message_bytes=settings.ws_max_message_bytes,
+        rate_limit=settings.ws_rate_limit,
+        rate_burst=settings.ws_rate_burst,
+        write_mode=websocket.WRITE_MODE,
+    )
+    hub = WebSocketHub(services.broker, history, services.auth.principal_from_token, services.events, config)
+    services.websocket = hub
+    services.delivery = hub
+    services.lifecycle.append(hub)
+    services.jobs.append(Job("websocket_sweep", lambda s: s.settings.ws_cleanup_interval, _sweep))
+    services.health_checks["websocket"] = hub.health
+    services.events.register_handler("*", hub.on_event)
 
 
 def register(services: Services, live: LiveBridge) -> None:
-    """Add this feature's REST routers, dashboard sections and jobs."""
+    """Add the hub's admin routes and its WebSocket endpoint."""
+    from nicegui import app as nicegui_app
+
+    from app.api import realtime as realtime_api
+
+    nicegui_app.include_router(realtime_api.router(services.auth, services.websocket, services.events,
+                                                   services.users))
+    realtime_api.mount(services.websocket)
+
+
+async def _sweep(services: Services) -> int:
+    return int(await services.websocket.sweep())
