@@ -35,6 +35,7 @@ check: $(STAMP)  ## lint and types
 
 bench: $(STAMP)  ## benchmarks that print figures (server and load pinned to different cores)
 	taskset -c 1 $(BIN)/python bench/events.py
+	taskset -c 1 $(BIN)/python bench/metrics.py
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/startup.py
 

@@ -11,6 +11,8 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -157,3 +159,12 @@ def add_api_not_found(app: FastAPI) -> None:
     @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def api_not_found(path: str) -> None:
         raise HTTPException(404, f"no such API route: /api/{path}")
+
+
+def add_validation_errors(app: FastAPI) -> None:
+    """422 answers list what is wrong without echoing the input (a NaN or a huge body must not turn into a 500)."""
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in error.errors()]
+        return JSONResponse({"detail": details}, status_code=422)

@@ -13,7 +13,7 @@ from app.api import auth as auth_api
 from app.api import events as events_api
 from app.api import health as health_api
 from app.api import users as users_api
-from app.asgi import add_api_not_found, replace_slow_middlewares
+from app.asgi import add_api_not_found, add_validation_errors, replace_slow_middlewares
 from app.container import Services
 from app.live import LiveBridge
 from app.pages import admin, dashboard, login
@@ -35,6 +35,7 @@ def setup(services: Services) -> LiveBridge:
     for feature in FEATURES:
         feature.register(services, live)
     add_api_not_found(nicegui_app)
+    add_validation_errors(nicegui_app)
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
     admin.register(services.auth, services.events, live)

@@ -37,13 +37,16 @@ async def test_admin_publishes_an_event_and_finds_it(user: User, client: httpx.A
     user.find(marker="publish-run").click()
     await user.should_see("published resource.distributed")
 
+    user.find(marker="search-type").type("resource.distributed")
     user.find(marker="search-text").type("alice")
     user.find(marker="search-run").click()
     await user.should_see("1–1 of 1 events")
-    history = (await client.get("/api/v1/realtime/events/history", headers=admin_headers)).json()
+    history = (await client.get("/api/v1/realtime/events/history", headers=admin_headers,
+                                params={"event_type": "resource.distributed"})).json()
     user.find(marker=f"result-{history['events'][0]['id']}").trigger("click")
     await user.should_see(marker="event-detail")
-    await user.should_see("Correlated events (1)")
+    await user.should_see("Correlated events (2)")  # the distribution and the notification it caused
+    await user.should_see(marker=f"correlated-{history['events'][0]['id']}")
 
 
 async def test_bad_time_filter_is_explained(user: User) -> None:
