@@ -22,24 +22,17 @@ from services.events import Event, EventSystem, EventType, channel_for
 from services.models import utcnow
 from services.users import Principal
 from services.ws_channels import ChannelRouter
-from services.ws_connection import Connection, RateLimiter, Socket, Verdict
+from services.ws_commands import Commands, Limits
+from services.ws_connection import Connection, RateLimiter, Socket
 from services.ws_history import History, HistoryUnavailable
-from services.ws_permissions import connection_refusal, join_refusal
+from services.ws_permissions import connection_refusal
 from services.ws_protocol import (
-    DIRECT,
     GOING_AWAY,
-    MAX_SUBSCRIPTIONS,
     POLICY_VIOLATION,
     TRY_AGAIN_LATER,
-    Command,
     ConnectionType,
-    ErrorCode,
-    Outgoing,
-    ProtocolError,
     default_channels,
-    dumps,
     join_envelope,
-    parse_command,
     split_envelope,
 )
 
@@ -73,10 +66,12 @@ class WebSocketHub:
         self.events = events
         self._authenticate = authenticate
         self._router = ChannelRouter(broker, history, send_queue=self.config.send_queue, on_slow=self._drop_slow)
+        self.counters: Counter[str] = Counter()
+        self._commands = Commands(self._router, Limits(self.config.max_message_bytes, self.config.rate_limit),
+                                  self.counters, self._drop_slow)
         self._connections: dict[str, Connection] = {}
         self._admitting = 0
         self._running = False
-        self.counters: Counter[str] = Counter()
 
     async def start(self) -> None:
         await self.history.start()
@@ -143,7 +138,7 @@ class WebSocketHub:
             await self._welcome(conn)
             while not conn.closed:
                 raw = await socket.receive()
-                if raw is None or not await self._on_frame(conn, raw):
+                if raw is None or not await self._commands.handle(conn, raw):
                     break
         finally:
             self._remove(conn)
@@ -218,84 +213,17 @@ class WebSocketHub:
 
     async def _welcome(self, conn: Connection) -> None:
         channels = default_channels(conn.type, conn.username, conn.role)
-        self._direct(conn, "connection_established", {
+        direct = self._commands.direct
+        direct(conn, "connection_established", {
             "connection_id": conn.id, "connection_type": conn.type.value, "user": conn.username, "role": conn.role,
             "server_time": utcnow().isoformat(), "channels": list(channels),
             "limits": {"max_message_bytes": self.config.max_message_bytes, "rate_limit": self.config.rate_limit,
                        "rate_burst": self.config.rate_burst, "ping_interval": self.config.ping_interval},
         })
         for channel in channels:
-            self._router.join(conn, channel)
-            self._direct(conn, "subscription_confirmed", {"channel": channel, "recovered": True, "replayed": 0})
+            await self._router.join(conn, channel)
+            direct(conn, "subscription_confirmed", {"channel": channel, "recovered": True, "replayed": 0})
         await self._announce(EventType.USER_CONNECTED, conn)
-
-    async def _on_frame(self, conn: Connection, raw: str | bytes) -> bool:
-        """Answer one client frame; False when the connection must end."""
-        conn.received += 1
-        self.counters["received"] += 1
-        verdict = conn.limiter.check()
-        if verdict is not Verdict.ALLOW:
-            self.counters["rate_limited"] += 1
-            if verdict is Verdict.CLOSE:
-                self.counters["flooding"] += 1
-                await conn.close(POLICY_VIOLATION, "rate limit exceeded")
-                return False
-            if verdict is Verdict.LIMITED:
-                self._error(conn, ErrorCode.RATE_LIMITED, f"over {self.config.rate_limit:g} frames/s; "
-                            "frames are dropped until you slow down, and flooding closes the connection")
-            return True
-        try:
-            command = parse_command(raw, self.config.max_message_bytes)
-            await self._execute(conn, command)
-        except ProtocolError as error:
-            self._error(conn, error.code, error.message)
-        return True
-
-    async def _execute(self, conn: Connection, command: Command) -> None:
-        if command.type == "ping":
-            self._direct(conn, "pong", {"server_time": utcnow().isoformat(), "data": command.data})
-        elif command.type == "get_status":
-            self._direct(conn, "status", self._status(conn))
-        elif command.type == "unsubscribe":
-            assert command.channel is not None
-            was = self._router.leave(conn, command.channel)
-            self._direct(conn, "unsubscription_confirmed", {"channel": command.channel, "was_subscribed": was})
-        else:
-            assert command.channel is not None
-            await self._subscribe(conn, command.channel, command.since, command.epoch)
-
-    async def _subscribe(self, conn: Connection, channel: str, since: int | None, epoch: str | None) -> None:
-        refusal = join_refusal(conn.username, conn.role, channel)
-        if refusal is not None:
-            raise ProtocolError(*refusal)
-        if channel not in conn.channels and len(conn.channels) >= MAX_SUBSCRIPTIONS:
-            raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS, f"at most {MAX_SUBSCRIPTIONS} channels")
-        if since is None:
-            already = channel in conn.channels
-            self._router.join(conn, channel)
-            self._direct(conn, "subscription_confirmed",
-                         {"channel": channel, "recovered": True, "replayed": 0, "already_subscribed": already})
-            return
-        replay = await self._router.recover(conn, channel, since, epoch)
-        if replay is None:
-            return
-        count = self._router.replay_count(conn, since, replay, channel)
-        self._direct(conn, "subscription_confirmed", {"channel": channel, "recovered": replay.recovered,
-                                                      "replayed": count, "seq": replay.seq, "epoch": replay.epoch})
-        self._router.finish_recovery(conn, channel, since, replay)
-
-    def _status(self, conn: Connection) -> dict[str, Any]:
-        return {**conn.info(), "server_time": utcnow().isoformat(),
-                "last_seq": {channel: seq for channel, seq in conn.last.items() if seq}}
-
-    def _direct(self, conn: Connection, message_type: str, data: dict[str, Any]) -> None:
-        if conn.send(Outgoing(dumps(envelope(DIRECT, message_type, data)))):
-            self.counters["direct_sent"] += 1
-        else:
-            self._drop_slow(conn)
-
-    def _error(self, conn: Connection, code: ErrorCode, message: str) -> None:
-        self._direct(conn, "error", {"code": code.value, "message": message})
 
     def _drop_slow(self, conn: Connection) -> None:
         if conn.closed:

@@ -37,13 +37,17 @@ class ChannelRouter:
         self.members: dict[str, set[Connection]] = {}
         self._recovering: dict[str, dict[Connection, list[Outgoing]]] = {}
         self._unlisten: dict[str, Callable[[], None]] = {}
+        self._priming: dict[str, list[dict[str, Any]]] = {}
         self._gap_timers: dict[str, asyncio.TimerHandle] = {}
         # The message being published by this process, with its serialised form, so local fan-out reuses it.
         self._encoded: tuple[dict[str, Any], bytes] | None = None
         self._encoded_sent = 0
 
-    def join(self, conn: Connection, channel: str) -> None:
-        self._listen(channel)
+    async def join(self, conn: Connection, channel: str) -> None:
+        await self._listen(channel)
+        if conn.closed:  # went away while the channel was being primed
+            self._unlisten_if_idle(channel)
+            return
         self.members.setdefault(channel, set()).add(conn)
         conn.last.setdefault(channel, 0)
 
@@ -74,7 +78,10 @@ class ChannelRouter:
 
         Sends nothing itself: the caller confirms, then calls `finish_recovery` with the returned replay.
         """
-        self._listen(channel)
+        await self._listen(channel)
+        if conn.closed:
+            self._unlisten_if_idle(channel)
+            return None
         members = self.members.get(channel)
         if members is not None:
             members.discard(conn)  # live frames wait in the recovery queue until the replay is out
@@ -138,6 +145,10 @@ class ChannelRouter:
         return {channel: len(members) for channel, members in self.members.items()}
 
     def _on_message(self, channel: str, message: dict[str, Any]) -> None:
+        priming = self._priming.get(channel)
+        if priming is not None:
+            priming.append(message)
+            return
         seq = message.get("seq") if isinstance(message, dict) else None
         if type(seq) is not int:
             self._fan_out(channel, message)
@@ -233,12 +244,24 @@ class ChannelRouter:
             self._fan_out(channel, item)
         self._watch_gap(channel)
 
-    def _listen(self, channel: str) -> None:
-        if channel not in self._unlisten:
-            self._unlisten[channel] = self.broker.add_listener(channel, self._on_message)
+    async def _listen(self, channel: str) -> None:
+        """Start listening to `channel`, knowing its latest seq first so early arrivals are put in order too."""
+        if channel in self._unlisten:
+            return
+        self._priming[channel] = []
+        self._unlisten[channel] = self.broker.add_listener(channel, self._on_message)
+        try:
+            position: int | None = await self.history.position(channel)
+        except HistoryUnavailable:
+            position = None  # the first message to arrive sets the position instead
+        held = self._priming.pop(channel)
+        if position is not None:
+            self.sequencer.start_at(channel, position)
+        for message in held:
+            self._on_message(channel, message)
 
     def _unlisten_if_idle(self, channel: str) -> None:
-        if channel in self.members or channel in self._recovering:
+        if channel in self.members or channel in self._recovering or channel in self._priming:
             return
         unlisten = self._unlisten.pop(channel, None)
         if unlisten is not None:

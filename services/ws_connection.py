@@ -34,8 +34,11 @@ class Socket(Protocol):
     """An accepted WebSocket as the server framework offers it (see app/api/realtime.py)."""
 
     client: str
-    transport: Transport | None
-    """The server's transport when frames may be written to it directly; None means use `send_text`."""
+
+    @property
+    def transport(self) -> Transport | None:
+        """The server's transport when frames may be written to it directly; None means use `send_text`."""
+        ...
 
     async def receive(self) -> str | bytes | None:
         """The next frame's text or bytes; None once the client is gone."""

@@ -45,6 +45,10 @@ class History(Protocol):
 
     async def replay(self, channel: str, since: int, epoch: str | None = None) -> Replay: ...
 
+    async def position(self, channel: str) -> int:
+        """The channel's latest seq (0 before its first message)."""
+        ...
+
     def prune(self) -> int:
         """Drop expired entries now; how many were dropped."""
         ...
@@ -130,6 +134,10 @@ class MemoryHistory:
         missing = log.seq - since
         available = [payload for _, payload in log.entries][-missing:] if 0 < missing <= len(log.entries) else []
         return decide(since, epoch, log.seq, log.epoch, available)
+
+    async def position(self, channel: str) -> int:
+        log = self._logs.get(channel)
+        return log.seq if log is not None else 0
 
     def prune(self) -> int:
         now = self.clock()

@@ -113,6 +113,15 @@ class RedisHistory:
                 available.clear()  # older than the age limit: a gap the client cannot fill from here
         return decide(since, epoch, int(seq), current_epoch.decode() if current_epoch else None, available)
 
+    async def position(self, channel: str) -> int:
+        if self._client is None:
+            raise HistoryUnavailable("not started")
+        try:
+            seq = await self._client.hget(self._keys(channel)[0], "seq")
+        except RedisError as error:
+            raise self._failed(error) from None
+        return int(seq) if seq is not None else 0
+
     def prune(self) -> int:
         return 0  # Redis expires idle lists itself; trimming happens on every append
 

@@ -40,7 +40,7 @@ class Sequencer(Generic[T]):
             held = self._held.get(channel)
             return ([item, *self._drain(channel, held)] if held else [item]), False
         if seq <= last:
-            if seq == 1:
+            if seq == 1 and last > 1:
                 self._last[channel] = 1
                 self._held.pop(channel, None)
                 return [item], True
