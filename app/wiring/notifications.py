@@ -30,7 +30,7 @@ def register(services: Services, live: LiveBridge) -> None:
 
     from app.api import notifications as notifications_api
 
-    nicegui_app.include_router(notifications_api.router(services.auth, services.notifications, services.users))
+    nicegui_app.include_router(notifications_api.router(services.auth, services.notifications))
     live.sections.append(_inbox_section(services.notifications, live))
 
 

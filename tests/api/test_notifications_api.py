@@ -114,7 +114,7 @@ async def test_role_and_broadcast_targets(client: httpx.AsyncClient, admin_heade
       "actions": [{"label": f"L{n}", "action": f"a{n}"} for n in range(4)]}, "actions: at most 3 actions, got 4"),
     ({"user_id": "alice", "notification_type": "info", "title": ""}, "title: must not be empty"),
     ({"user_id": "alice", "notification_type": "info", "title": "t" * 201}, "title: is 201 characters"),
-    ({"user_id": "nobody", "notification_type": "info"}, "user_id: no account named 'nobody'"),
+    ({"user_id": "nobody", "notification_type": "info"}, "user_id: no active account named 'nobody'"),
     ({"role": "wizard", "notification_type": "info"}, "role: unknown role 'wizard'"),
     ({"notification_type": "info"}, "target: give exactly one of user_id, role or broadcast"),
     ({"user_id": "alice", "broadcast": True, "notification_type": "info"}, "target: give exactly one"),
