@@ -90,10 +90,11 @@ class NotificationInbox:
         await self._refresh_count()
 
     async def _read(self, notification_id: str) -> None:
-        if await self.source.mark_notification_read(notification_id, self.username, role=self.role):
-            self.cards[notification_id].set_read(True)
-        else:
+        card = self.cards.get(notification_id)  # a live dismiss from another device may remove it meanwhile
+        if not await self.source.mark_notification_read(notification_id, self.username, role=self.role):
             self._remove(notification_id)
+        elif card is not None and not card.element.is_deleted:
+            card.set_read(True)
         await self._refresh_count()
 
     async def _dismiss(self, notification_id: str) -> None:
