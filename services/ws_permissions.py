@@ -41,7 +41,7 @@ def connection_refusal(connection_type: ConnectionType, role: str) -> str | None
     allowed = CONNECTION_ROLES[connection_type]
     if role in allowed:
         return None
-    return f"connection_type '{connection_type}' requires a {' or '.join(sorted(allowed))} token"
+    return f"connection_type '{connection_type}' needs a token of role {' or '.join(sorted(allowed))}"
 
 
 def join_refusal(username: str, role: str, channel: str) -> tuple[ErrorCode, str] | None:
