@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nicegui import Client, ui
 from nicegui import app as nicegui_app
 
 from app.api import metrics as metrics_api
 from app.jobs import Job
+from app.live import AdminPanel
 from app.metrics_hooks import ApiTiming, watch_queries
-from components.metric_card import MetricPanel
+from components.alert_rules_panel import AlertRulesPanel
+from components.metric_card import SPARK_WINDOW, MetricPanel, epoch
+from components.metric_cleanup import MetricCleanup
+from components.metric_form import CustomMetricForm
+from components.metrics_explorer import MetricsExplorer
+from services.event_types import EventType
 from services.metric_defaults import DASHBOARD_KEYS, SYSTEM_KEYS
 from services.metric_feeds import CumulativeFeed, DomainFeeds, collect_event_system, collect_websocket
 from services.metrics import MetricsService
@@ -20,9 +26,10 @@ from services.users import Principal
 
 if TYPE_CHECKING:
     from app.container import Services
-    from app.live import LiveBridge
+    from app.live import LiveBridge, Section
 
 CARDS = tuple(dict.fromkeys((*SYSTEM_KEYS[:3], *DASHBOARD_KEYS)))  # CPU, memory, disk, then the 7 key metrics
+ALERT_EVENTS = {EventType.METRIC_ALERT_FIRED.value, EventType.METRIC_ALERT_RESOLVED.value}
 
 
 def build(services: Services) -> None:
@@ -54,20 +61,27 @@ def build(services: Services) -> None:
 
 
 def register(services: Services, live: LiveBridge) -> None:
-    """Add this feature's REST routers, dashboard sections and jobs."""
+    """Add this feature's REST routers, the metric cards of `/`, the Metrics tab of `/admin` and jobs."""
     metrics: MetricsService = services.metrics
     settings = services.settings
     nicegui_app.include_router(metrics_api.router(services.auth, metrics, settings.metrics_retention_days))
     nicegui_app.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
     nicegui_app.add_middleware(ApiTiming, metrics=metrics)
     metrics.collectors.append(lambda: metrics.record_metric("user_sessions_active", _open_views()))
+    live.sections.append(_cards_section(metrics, live))
+    live.admin_panels.append(AdminPanel("Metrics", "insights",
+                                        _admin_panel(metrics, live, settings.metrics_retention_days)))
+
+
+def _cards_section(metrics: MetricsService, live: LiveBridge) -> Section:
     dashboard = live.channel("dashboard")
 
     async def section(principal: Principal) -> None:
         payload = await metrics.get_dashboard_metrics()
+        history = {name: metrics.get_metric_history(name, window=SPARK_WINDOW, limit=240) for name in CARDS}
         with ui.card().classes("neon-card w-full"):
             ui.label("Live metrics").classes("neon-title text-xl")
-            panel = MetricPanel(CARDS, payload)
+            panel = MetricPanel(CARDS, payload, history)
 
         def on_envelope(envelope: dict[str, object]) -> None:
             if envelope.get("type") == "metrics_update" and isinstance(envelope.get("data"), dict):
@@ -75,7 +89,54 @@ def register(services: Services, live: LiveBridge) -> None:
 
         dashboard.subscribe(on_envelope)  # inside the page: the subscription ends with the tab
 
-    live.sections.append(section)
+    return section
+
+
+def _admin_panel(metrics: MetricsService, live: LiveBridge, retention_days: float) -> Section:
+    admin = live.channel("admin")
+
+    async def draw(principal: Principal) -> None:
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Metrics explorer").classes("neon-subtitle text-lg")
+            explorer = MetricsExplorer(metrics)
+        with ui.card().classes("neon-card w-full"):
+            ui.label("Alert rules").classes("neon-subtitle text-lg")
+            rules = AlertRulesPanel(metrics)
+        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[2fr_1fr]"):
+            with ui.card().classes("neon-card w-full min-w-0"):
+                ui.label("Custom metric").classes("neon-subtitle text-lg")
+
+                def created(name: str) -> None:
+                    explorer.refresh_names(select=name)
+                    rules.refresh_names()
+
+                CustomMetricForm(metrics, created)
+            with ui.card().classes("neon-card w-full min-w-0"):
+                ui.label("Retention").classes("neon-subtitle text-lg")
+                MetricCleanup(metrics.prune, retention_days)
+        await explorer.show()
+        known = len(metrics.metrics)
+
+        def on_push(envelope: dict[str, Any]) -> None:
+            nonlocal known
+            data = envelope.get("data")
+            if envelope.get("type") != "admin_metrics" or not isinstance(data, dict):
+                return
+            if len(metrics.metrics) != known:  # created elsewhere (REST, another admin, record_metric)
+                known = len(metrics.metrics)
+                explorer.refresh_names()
+                rules.refresh_names()
+            explorer.on_push(epoch(data["timestamp"]))
+            rules.refresh()
+
+        def on_event(event: dict[str, Any]) -> None:
+            if event.get("type") in ALERT_EVENTS:
+                rules.refresh()
+
+        admin.subscribe(on_push)  # both end with the tab
+        live.event_published.subscribe(on_event)
+
+    return draw
 
 
 async def sample(services: Services) -> None:
