@@ -129,7 +129,9 @@ class Worker:
         host_port = url.removeprefix("http://")
         self.host, port = host_port.split(":")
         self.port = int(port)
-        self.path = f"/api/v1/realtime/ws?connection_type=dashboard&token={token}"
+        # Mobile connections: the hub's default channels without `dashboard`, whose periodic metrics pushes (another
+        # feature) would add a full fan-out every few seconds to what is measured here.
+        self.path = f"/api/v1/realtime/ws?connection_type=mobile&token={token}"
         self.count = count
         self.expected = count * broadcasts
         self.latencies: list[float] = []
@@ -287,7 +289,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--broadcasts", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0, help="broadcasts per second")
-    parser.add_argument("--workers", type=int, default=4, help="load generator processes (all on core 1)")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes (all on core 1)")
     parser.add_argument("--write-mode", choices=["direct", "queue"], default="direct")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

@@ -281,6 +281,19 @@ async def test_published_events_reach_subscribed_clients_once(server: Server, to
         assert again == []
 
 
+async def test_connects_and_disconnects_are_published_as_events(server: Server, tokens: dict[str, str]) -> None:
+    async with await opened(server, tokens["admin"], "admin") as watcher:
+        await command(watcher, "subscription_confirmed", type="subscribe", channel="users")
+        async with await opened(server, tokens["bob"], "mobile") as bob:
+            status = await command(bob, "status", type="get_status")
+        for kind in ("user.connected", "user.disconnected"):
+            event = await until(watcher, lambda f, kind=kind: f["type"] == "event" and f["data"]["type"] == kind
+                                and f["data"]["data"]["connection_id"] == status["data"]["id"])
+            assert event["channel"] == "users"
+            assert event["data"]["data"] == {"user_id": "bob", "connection_id": status["data"]["id"],
+                                             "connection_type": "mobile"}
+
+
 async def test_notify_reaches_only_that_users_connections(server: Server, tokens: dict[str, str]) -> None:
     alice = await opened(server, tokens["alice"])
     bob = await opened(server, tokens["bob"])

@@ -254,3 +254,32 @@ async def test_a_default_channel_recovers_when_the_client_asks_right_after_conne
     assert [f["seq"] for f in client.of("notification")] == [2, 3, 4]
     client.inbox.put_nowait(None)
     await task
+
+
+class QueuedClient(FakeClient):
+    """A server that offers no transport: frames go through `send_text` from one writer task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transport = None  # type: ignore[assignment]
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.sleep(0)  # a real send yields to the loop
+        self.frames.append(orjson.loads(text))
+        self.arrived.set()
+
+
+async def test_without_a_transport_frames_go_through_a_bounded_queue_in_order(broker: MemoryBroker) -> None:
+    hub = await started(broker, send_queue=50)
+    client = QueuedClient()
+    task = asyncio.create_task(hub.serve(client, "t-alice", "dashboard"))
+    await client.wait_for(lambda frames: len(frames) == 7)  # established + six confirmations
+    for n in range(20):
+        await hub.deliver("broadcast", "note", {"n": n})
+    await client.wait_for(lambda frames: len(client.of("note")) == 20)
+    assert [f["seq"] for f in client.of("note")] == list(range(1, 21))
+    assert hub.get_connections()[0]["write_mode"] == "queue"
+    for n in range(60):  # more than the queue holds, with nothing written meanwhile
+        await hub.deliver("broadcast", "burst", {"n": n})
+    await task
+    assert hub.get_stats()["dropped_slow_clients"] == 1
