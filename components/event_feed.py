@@ -14,26 +14,40 @@ CHANNELS = ("resources", "humans", "truth", "mesh", "communities", "system", "us
             "events")
 
 
-class EventFeed:
-    """Shows event dicts (the REST/WS event shape); `add` puts a new one on top and drops the oldest."""
+PRIVATE_CHANNELS = frozenset({"notifications", "users"})
+"""Channels whose events name other users (who was notified, who did what): for admins only."""
 
-    def __init__(self, events: Iterable[dict[str, Any]] = (), *, size: int = 50) -> None:
+
+class EventFeed:
+    """Shows event dicts (the REST/WS event shape); `add` puts a new one on top and drops the oldest.
+
+    Events of `excluded` channels are dropped before anything is drawn, so they never reach the browser."""
+
+    def __init__(self, events: Iterable[dict[str, Any]] = (), *, size: int = 50,
+                 excluded: frozenset[str] = frozenset()) -> None:
         self.size = size
+        self.excluded = excluded
         self.hidden: set[str] = set()
         self._rows: list[tuple[str, ui.element]] = []  # (channel, row), newest first
         with ui.row().classes("w-full gap-1").mark("feed-filters"):
-            for channel in CHANNELS:
+            for channel in (c for c in CHANNELS if c not in excluded):
                 chip = ui.chip(channel, icon="check").props("dense color=primary text-color=black") \
                     .classes("mono").mark(f"filter-{channel}")
                 chip.on_click(lambda c=channel, chip=chip: self._flip(c, chip))
         with ui.column().classes("w-full gap-2").mark("event-feed") as self.container:
             self.empty = ui.label("No events yet.").classes("muted")
-        for event in reversed(list(events)[:size]):
+        for event in reversed([e for e in events if self.shows(e)][:size]):
             self.add(event)
 
+    def shows(self, event: dict[str, Any]) -> bool:
+        """Whether this viewer may see the event at all (channel filters only hide it)."""
+        return channel_for(str(event.get("type", ""))) not in self.excluded
+
     def add(self, event: dict[str, Any]) -> None:
-        self.empty.set_visibility(False)
+        if not self.shows(event):
+            return
         channel = channel_for(str(event.get("type", "")))
+        self.empty.set_visibility(False)
         with self.container:
             row = _event_row(event)
         row.move(target_index=1)  # index 0 is the "no events" label
