@@ -118,10 +118,11 @@ class AlertRulesPanel:
             ui.label(f"{rule.condition} {rule.threshold:g} {unit}".rstrip()).classes("mono")
             ui.label(f"for {rule.for_seconds:g} s · cooldown {rule.cooldown_seconds:g} s").classes("mono text-sm muted")
             ui.label(rule.severity).classes("priority-chip").style(f"--priority: {SEVERITY_COLORS[rule.severity]}")
-            state = ui.label().classes("mono text-sm font-bold").props("role=status").mark(f"rule-state-{rule.id}")
+            state = ui.label().classes("mono text-sm font-bold px-1 rounded").props("role=status") \
+                .mark(f"rule-state-{rule.id}")
             ui.space()
-            ui.button(icon="delete", on_click=lambda rule_id=rule.id: self.confirm_delete(rule_id)) \
-                .props(f'flat round dense color=negative aria-label="Delete rule on {rule.metric_name}"') \
+            ui.button(icon="delete", color=None, on_click=lambda rule_id=rule.id: self.confirm_delete(rule_id)) \
+                .props(f'flat round dense aria-label="Delete rule on {rule.metric_name}"').style(f"color: {DANGER}") \
                 .tooltip("Delete rule").mark(f"rule-delete-{rule.id}")
         return row, state
 
@@ -135,7 +136,7 @@ class AlertRulesPanel:
         color = STATE_COLORS.get(rule.state, MUTED)
         glow = f"; text-shadow: 0 0 8px {color}; --priority: {color}" if rule.state == "firing" else ""
         label.style(replace=f"color: {color}{glow}")
-        label.classes(replace="mono text-sm font-bold" + (" pulse" if rule.state == "firing" else ""))
+        label.classes(replace="mono text-sm font-bold px-1 rounded" + (" pulse" if rule.state == "firing" else ""))
 
     @staticmethod
     def _error(field: Any, message: str) -> None:

@@ -48,9 +48,9 @@ class MetricCard:
         self.sparkline.seed((epoch(p["timestamp"]), float(p["value"])) for p in history)
         self.spark = ""
         with ui.card().classes("neon-card gap-1 min-w-0").mark(f"metric-{name}"):
-            ui.label(self.title).classes("text-sm muted")
-            with ui.row().classes("items-baseline gap-2 no-wrap"):
-                ui.label().bind_text_from(self, "text").classes("mono text-2xl font-bold").style(
+            ui.label(self.title).classes("text-sm muted leading-tight")
+            with ui.row().classes("items-baseline gap-x-2 gap-y-0"):
+                ui.label().bind_text_from(self, "text").classes("mono text-xl sm:text-2xl font-bold break-all").style(
                     f"color: {CYAN}").mark(f"metric-{name}-value")
                 self.arrow = ui.label(ARROWS["stable"]).classes("mono text-lg trend-stable") \
                     .props('role=img aria-label="trend stable"').mark(f"metric-{name}-trend")
@@ -107,8 +107,8 @@ class MetricPanel:
             self._alerts = ui.label().classes("mono text-sm").mark("active-alerts")
         entries = _entries(payload)
         now = _now(payload)
-        with ui.element("div").classes("grid gap-3 w-full").style(
-                "grid-template-columns: repeat(auto-fill, minmax(min(11rem, 100%), 1fr))").mark("metric-cards"):
+        # Two columns on a phone, four from tablet width: the eight cards fill whole rows.
+        with ui.element("div").classes("grid gap-3 w-full grid-cols-2 md:grid-cols-4").mark("metric-cards"):
             self.cards = {name: MetricCard(name, entries.get(name), history.get(name, ()), now) for name in names}
         self._show_health(payload)
 

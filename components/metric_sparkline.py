@@ -13,7 +13,10 @@ MAX_POINTS = 240
 
 
 class Sparkline:
-    """The (time, value) points of the last `window` seconds; `svg(now)` draws them with the line carried to now."""
+    """The (time, value) points of the last `window` seconds; `svg(now)` draws them with the line carried to now.
+
+    The x axis runs from the oldest point shown (at most `window` ago) to now.
+    """
 
     def __init__(self, window: float, max_points: int = MAX_POINTS) -> None:
         self.window = window
@@ -48,8 +51,13 @@ class Sparkline:
         shown.append((now, shown[-1][1]))  # the latest value holds until now
         low = min(v for _, v in shown)
         high = max(v for _, v in shown)
-        start = now - self.window
-        coords = [(_x(t, start, self.window), _y(v, low, high)) for t, v in shown]
+        # Young data (a fresh server) spans what it has, not a sliver at the right edge of the window.
+        start = shown[0][0]
+        span = now - start
+        if span < 1.0:
+            shown = [(now - 1.0, shown[-1][1]), (now, shown[-1][1])]
+            start, span = now - 1.0, 1.0
+        coords = [(_x(t, start, span), _y(v, low, high)) for t, v in shown]
         line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         area = f"{coords[0][0]:.1f},{HEIGHT:g} {line} {coords[-1][0]:.1f},{HEIGHT:g}"
         return (f'{head}<polygon points="{area}" fill="rgba(0,255,255,.12)" stroke="none"/>'
@@ -57,8 +65,8 @@ class Sparkline:
                 f'stroke-linejoin="round" vector-effect="non-scaling-stroke"/></svg>')
 
 
-def _x(t: float, start: float, window: float) -> float:
-    return min(WIDTH, max(0.0, (t - start) / window * WIDTH))
+def _x(t: float, start: float, span: float) -> float:
+    return min(WIDTH, max(0.0, (t - start) / span * WIDTH))
 
 
 def _y(value: float, low: float, high: float) -> float:

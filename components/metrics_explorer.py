@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from nicegui import ui
@@ -62,7 +63,7 @@ class MetricsExplorer:
         if not name or name not in self.metrics.metrics:
             self.series = {}
             self.about.set_text("Pick a metric.")
-            self._draw("", "")
+            self._draw("", "", time.time(), window)
             return
         points = await self.metrics.fetch_metric_history(name, window=window, limit=2000, step=step)
         if generation != self._generation:  # another choice was made while this one loaded
@@ -71,7 +72,7 @@ class MetricsExplorer:
         metric = self.metrics.metrics[name]
         about = f"{metric.type} · {metric.category} · unit {metric.unit or 'none'}"
         self.about.set_text(f"{about} · {metric.description}" if metric.description else about)
-        self._draw(name, metric.unit)
+        self._draw(name, metric.unit, time.time(), window)
         self._summarize(name, window, metric.unit)
 
     def on_push(self, now: float) -> None:
@@ -88,13 +89,14 @@ class MetricsExplorer:
         oldest = iso(now - window)
         for stamp in [s for s in self.series if s < oldest]:
             del self.series[stamp]
-        self._draw(metric.name, metric.unit)
+        self._draw(metric.name, metric.unit, now, window)
         self._summarize(metric.name, window, metric.unit)
 
-    def _draw(self, name: str, unit: str) -> None:
+    def _draw(self, name: str, unit: str, now: float, window: float) -> None:
         data = [[stamp, value] for stamp, value in sorted(self.series.items())]
         series = self.chart.options["series"][0]
         series.update(name=name, data=data, showSymbol=len(data) < 40)
+        self.chart.options["xAxis"].update(min=iso(now - window), max=iso(now))  # the whole window, even if empty
         self.chart.options["yAxis"]["name"] = unit
         self.chart.update()
 
