@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,35 @@ def compose(now: datetime, user_id: str | None, notification_type: object, data:
     if notification.channel is None:
         notification.channel = notification.recipients
     return notification
+
+
+def field_errors(now: datetime, *, notification_type: object, user_id: object = None, role: object = None,
+                 broadcast: object = False, data: object = None, title: object = None, message: object = None,
+                 priority: object = None, actions: object = None, expires_at: object = None,
+                 ttl_seconds: object = None) -> dict[str, str]:
+    """Every field's problem at once, `{field: reason}` (`compose` stops at the first); empty when all is well.
+
+    Forms use it to mark each bad field; None title, message, priority and actions mean the template's."""
+    errors: dict[str, str] = {}
+
+    def run(check: Callable[..., Any], *args: object) -> Any:
+        try:
+            return check(*args)
+        except NotificationError as error:
+            errors.setdefault(error.field, error.reason)
+            return None
+
+    kind = run(check_type, notification_type)
+    run(check_target, user_id, role, broadcast)
+    run(check_data, data)
+    run(check_priority, priority, TEMPLATES[kind].priority if kind else 1)
+    for name, value, limit in (("title", title, MAX_TITLE), ("message", message, MAX_MESSAGE)):
+        if value is not None:
+            run(check_text, name, value, limit)
+    if actions is not None:
+        run(check_actions, actions)
+    run(resolve_expiry, expires_at, ttl_seconds, now)
+    return errors
 
 
 def check_type(value: object) -> NotificationType:
