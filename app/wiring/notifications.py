@@ -1,8 +1,9 @@
-"""Wiring of the notifications feature (see app/wiring/__init__.py): the service, its sweep, routes and inbox."""
+"""Wiring of the notifications feature (see app/wiring/__init__.py): the service, its sweep, routes, inbox, bell
+and the admin tab."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.jobs import Job
 from services.delivery import BROADCAST, role_channel, user_channel
@@ -10,6 +11,8 @@ from services.notifications import NotificationService
 from services.users import Principal
 
 if TYPE_CHECKING:
+    from nicegui import Event as UiEvent
+
     from app.container import Services
     from app.live import LiveBridge, Section
 
@@ -25,24 +28,53 @@ def build(services: Services) -> None:
 
 
 def register(services: Services, live: LiveBridge) -> None:
-    """Add the notification routes and the inbox section of `/`."""
+    """Add the notification routes, the inbox section of `/`, the header bell and the Notifications admin tab."""
     from nicegui import app as nicegui_app
 
     from app.api import notifications as notifications_api
+    from app.live import AdminPanel
 
     nicegui_app.include_router(notifications_api.router(services.auth, services.notifications))
     live.sections.append(_inbox_section(services.notifications, live))
+    live.header_items.append(_bell(services.notifications, live))
+    live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))
+
+
+def _channels(live: LiveBridge, principal: Principal) -> tuple[UiEvent[dict[str, Any]], ...]:
+    """The delivery channels that reach this principal: their own, their role's and the broadcast."""
+    return (live.channel(user_channel(principal.username)), live.channel(role_channel(principal.role)),
+            live.channel(BROADCAST))
 
 
 def _inbox_section(notifications: NotificationService, live: LiveBridge) -> Section:
     from components.notification_inbox import notification_inbox
 
     async def section(principal: Principal) -> None:
-        channels = (live.channel(user_channel(principal.username)), live.channel(role_channel(principal.role)),
-                    live.channel(BROADCAST))
-        await notification_inbox(notifications, principal.username, principal.role, channels)
+        await notification_inbox(notifications, principal.username, principal.role, _channels(live, principal))
 
     return section
+
+
+def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
+    from components.notification_bell import notification_bell
+
+    async def item(principal: Principal) -> None:
+        await notification_bell(notifications, principal.username, principal.role, _channels(live, principal))
+
+    return item
+
+
+def _admin_panel(services: Services, live: LiveBridge) -> Section:
+    from components.notification_admin import notification_admin
+
+    async def account_active(username: str) -> bool:
+        # Uncached, unlike the REST route's token lookup: an account made a moment ago in the Users tab counts.
+        return await services.users.active_principal(username) is not None
+
+    async def draw(principal: Principal) -> None:
+        await notification_admin(services.notifications, account_active, live.event_published)
+
+    return draw
 
 
 async def _sweep(services: Services) -> dict[str, int]:

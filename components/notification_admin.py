@@ -1,0 +1,435 @@
+"""The Notifications tab of /admin: send a notification, send a system alert, live statistics, cleanup now."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from nicegui import Event as UiEvent
+from nicegui import ui
+
+from services.models import Role
+from services.notification_checks import MAX_ACTIONS, check_text, field_errors
+from services.notification_templates import ALERT_LEVELS, TEMPLATES, NotificationType, render_template
+from services.notification_types import NotificationError
+
+log = logging.getLogger(__name__)
+
+PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "critical", 5: "emergency"}
+CHANNELS = ["system", "truth", "mesh", "resources", "communities", "dashboard", "admin"]
+STATS_THROTTLE = 1.0  # seconds between two stats queries of one view while a burst of sends goes on
+
+
+class NotificationAdminSource(Protocol):
+    """What the tab needs from the notification service."""
+
+    async def send(self, **kwargs: Any) -> dict[str, Any]: ...
+    async def alert(self, title: str, message: str, alert_level: str = ..., data: dict[str, Any] | None = ...,
+                    target_channel: str = ..., *, correlation_id: str | None = ...,
+                    durable: bool = ...) -> dict[str, Any]: ...
+    async def get_notification_stats(self) -> dict[str, Any]: ...
+    async def sweep(self) -> dict[str, int]: ...
+
+
+AccountCheck = Callable[[str], Awaitable[bool]]
+
+
+async def notification_admin(source: NotificationAdminSource, account_active: AccountCheck,
+                             events: UiEvent[dict[str, Any]]) -> None:
+    """Draw the tab; the statistics follow `events` (every published event) for as long as the tab is open."""
+    with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[3fr_2fr]"):
+        with ui.card().classes("neon-card w-full min-w-0"):
+            ui.label("Send a notification").classes("neon-subtitle text-lg")
+            SendForm(source, account_active)
+        with ui.column().classes("w-full min-w-0 gap-4"):
+            with ui.card().classes("neon-card w-full"):
+                ui.label("System alert").classes("neon-subtitle text-lg")
+                AlertForm(source)
+            with ui.card().classes("neon-card w-full"):
+                ui.label("Cleanup").classes("neon-subtitle text-lg")
+                Cleanup(source)
+    with ui.card().classes("neon-card w-full"):
+        ui.label("Statistics").classes("neon-subtitle text-lg")
+        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
+    events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
+    await stats.refresh()
+
+
+class SendForm:
+    """Target, type, priority, words, up to three actions and expiry; every bad field says what is wrong."""
+
+    def __init__(self, source: NotificationAdminSource, account_active: AccountCheck) -> None:
+        self.source = source
+        self.account_active = account_active
+        self.rows: list[ActionRow] = []
+        with ui.column().classes("w-full gap-2"):
+            with ui.row().classes("w-full items-start gap-2"):
+                self.target = ui.toggle({"user": "User", "role": "Role", "broadcast": "Everyone"}, value="user",
+                                        on_change=self._show_target).props("no-caps dense").mark("send-target")
+                self.username = ui.input("Username").props("dense outlined").classes("min-w-[10rem]") \
+                    .mark("send-user")
+                self.role = ui.select([r.value for r in Role], value=Role.USER.value, label="Role") \
+                    .props("dense outlined").classes("min-w-[8rem]").mark("send-role")
+            with ui.row().classes("w-full items-start gap-2"):
+                self.kind = ui.select([t.value for t in NotificationType], value=NotificationType.INFO.value,
+                                      label="Type", on_change=self._show_template).props("dense outlined") \
+                    .classes("min-w-[14rem]").mark("send-type")
+                self.priority = ui.number("Priority 1–5", precision=0).props("dense outlined clearable") \
+                    .classes("w-40").mark("send-priority")
+            self.title = ui.input("Title").props("dense outlined counter maxlength=400").classes("w-full") \
+                .mark("send-title")
+            self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
+                .mark("send-message")
+            self.data = ui.input("Data (JSON object, optional)", placeholder='{"amount": 800}') \
+                .props("dense outlined").classes("w-full mono").mark("send-data")
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.label("Actions").classes("text-sm")
+                self.actions_hint = ui.label().classes("text-xs muted")
+                ui.button("Add action", icon="add", on_click=self.add_action).props("flat dense no-caps") \
+                    .classes("ml-auto").mark("send-add-action")
+            self.actions = ui.column().classes("w-full gap-1")
+            self.actions_error = ui.label().classes("text-negative text-xs").props("role=alert") \
+                .mark("send-actions-error")
+            with ui.row().classes("w-full items-start gap-2"):
+                self.expiry = ui.toggle({"none": "No expiry", "ttl": "Expire after", "at": "Expire at"},
+                                        value="none", on_change=self._show_expiry).props("no-caps dense") \
+                    .mark("send-expiry")
+                self.ttl = ui.number("Minutes", precision=0).props("dense outlined").classes("w-32") \
+                    .mark("send-ttl")
+                self.expires_at = ui.input("At (UTC)", placeholder="2026-01-31 18:00").props("dense outlined") \
+                    .classes("w-48").mark("send-expires-at")
+            with ui.row().classes("w-full items-center gap-3"):
+                ui.button("Send", icon="send", on_click=self.send).props("color=primary text-color=black") \
+                    .mark("send-run")
+                self.result = ui.label().classes("mono text-sm break-all").props("role=status") \
+                    .mark("send-result")
+        self._show_target()
+        self._show_template()
+        self._show_expiry()
+
+    def add_action(self) -> None:
+        with self.actions:
+            self.rows.append(ActionRow(len(self.rows), self._remove_action))
+        self._show_template()
+
+    async def send(self) -> None:
+        """Check every field, then send through the service (which checks again) and show the new id."""
+        self._clear_errors()
+        request, errors = self._request()
+        if request.get("user_id") and "user_id" not in errors and not await self.account_active(request["user_id"]):
+            errors["user_id"] = f"no active account named {request['user_id']!r}"
+        if not errors:
+            try:
+                sent = await self.source.send(**request, durable=True)
+            except NotificationError as error:
+                errors[error.field] = error.reason
+            except Exception:  # the database is away: the admin must know the notification did not go out
+                log.warning("sending a notification from the admin panel failed", exc_info=True)
+                self.result.set_text("sending failed: the server could not store it; nothing was sent")
+                ui.notify("Sending failed", type="negative")
+                return
+            else:
+                self.result.set_text(f"sent · id {sent['id']} · to {sent['channel']}")
+                ui.notify(f"Notification sent: {sent['title']}", type="positive")
+                return
+        for field, reason in errors.items():
+            self._error(field, reason)
+        ui.notify("The notification was not sent: see the marked fields", type="negative")
+
+    def _request(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The keyword arguments of `send`, and the problems found on the way (field → reason)."""
+        errors: dict[str, str] = {}
+        target = self.target.value
+        request: dict[str, Any] = {"notification_type": self.kind.value}
+        if target == "user":
+            request["user_id"] = (self.username.value or "").strip() or None
+        elif target == "role":
+            request["role"] = self.role.value
+        else:
+            request["broadcast"] = True
+        request["priority"] = _integer(self.priority.value)
+        request["title"] = self.title.value or None  # blank: the template's words
+        request["message"] = self.message.value or None
+        text = (self.data.value or "").strip()
+        if text:
+            try:
+                request["data"] = json.loads(text)
+            except json.JSONDecodeError as error:
+                errors["data"] = f"not valid JSON: {error.msg} at column {error.colno}"
+        actions = [row.value() for row in self.rows if not row.blank]
+        request["actions"] = actions or None  # none given: the template's buttons
+        if self.expiry.value == "ttl":
+            minutes = self.ttl.value
+            request["ttl_seconds"] = minutes * 60 if isinstance(minutes, int | float) else None
+            if request["ttl_seconds"] is None:
+                errors["ttl_seconds"] = "enter the number of minutes"
+        elif self.expiry.value == "at":
+            try:
+                request["expires_at"] = _parse_utc(self.expires_at.value or "")
+            except ValueError:
+                errors["expires_at"] = "use YYYY-MM-DD HH:MM (UTC)"
+        checked = field_errors(datetime.now(UTC), **{k: v for k, v in request.items() if k not in errors})
+        return request, {"user_id" if k == "target" else k: v for k, v in (checked | errors).items()}
+
+    def _error(self, field: str, reason: str) -> None:
+        element = self._field(field)
+        if element is None:
+            self.actions_error.set_text(f"{field}: {reason}")
+        else:
+            _set_props(element, error=True, **{"error-message": reason})
+
+    def _field(self, field: str) -> ui.element | None:
+        if field.startswith("actions["):
+            index, _, part = field.removeprefix("actions[").partition("]")
+            rows = [row for row in self.rows if not row.blank]
+            if index.isdigit() and int(index) < len(rows):
+                return rows[int(index)].field(part.lstrip("."))
+            return None
+        return {"user_id": self.username, "role": self.role, "notification_type": self.kind,
+                "priority": self.priority, "title": self.title, "message": self.message, "data": self.data,
+                "ttl_seconds": self.ttl, "expires_at": self.expires_at}.get(field)
+
+    def _clear_errors(self) -> None:
+        for element in (self.username, self.role, self.kind, self.priority, self.title, self.message, self.data,
+                        self.ttl, self.expires_at, *(f for row in self.rows for f in row.fields)):
+            element.props(remove="error error-message")
+        self.actions_error.set_text("")
+        self.result.set_text("")
+
+    def _show_target(self) -> None:
+        self.username.set_visibility(self.target.value == "user")
+        self.role.set_visibility(self.target.value == "role")
+
+    def _show_expiry(self) -> None:
+        self.ttl.set_visibility(self.expiry.value == "ttl")
+        self.expires_at.set_visibility(self.expiry.value == "at")
+
+    def _show_template(self) -> None:
+        """The type's defaults appear as placeholders: what is sent when a field is left blank."""
+        kind = NotificationType(self.kind.value)
+        template = TEMPLATES[kind]
+        title, message = render_template(kind, {})
+        _set_props(self.title, placeholder=title)  # set as values: a props string would mangle emoji and quotes
+        _set_props(self.message, placeholder=message)
+        _set_props(self.priority, placeholder=f"{int(template.priority)} · {PRIORITIES[template.priority]} (template)")
+        if self.rows:
+            self.actions_hint.set_text(f"{len(self.rows)} of at most {MAX_ACTIONS}")
+        else:
+            defaults = ", ".join(label for label, _ in template.actions) or "none"
+            self.actions_hint.set_text(f"template buttons: {defaults}")
+
+    def _remove_action(self, row: ActionRow) -> None:
+        self.rows.remove(row)
+        self.actions.remove(row.element)
+        for index, other in enumerate(self.rows):
+            other.renumber(index)
+        self._show_template()
+
+
+class ActionRow:
+    """One action of the form: label, action id and an optional URL."""
+
+    def __init__(self, index: int, on_remove: Callable[[ActionRow], None]) -> None:
+        with ui.row().classes("w-full items-start gap-2 no-wrap") as self.element:
+            self.label = ui.input("Label").props("dense outlined").classes("flex-1 min-w-0")
+            self.action = ui.input("Action id", placeholder="open_offer").props("dense outlined") \
+                .classes("flex-1 min-w-0")
+            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props("dense outlined") \
+                .classes("flex-[2] min-w-0")
+            self.remove = ui.button(icon="close", on_click=lambda: on_remove(self)) \
+                .props('flat round dense aria-label="Remove this action"')
+        self.fields = (self.label, self.action, self.url)
+        self.renumber(index)
+
+    @property
+    def blank(self) -> bool:
+        return not any((f.value or "").strip() for f in self.fields)
+
+    def value(self) -> dict[str, str]:
+        action = {"label": self.label.value or "", "action": (self.action.value or "").strip()}
+        if (self.url.value or "").strip():
+            action["url"] = self.url.value.strip()
+        return action
+
+    def field(self, part: str) -> ui.input:
+        return {"action": self.action, "url": self.url}.get(part, self.label)
+
+    def renumber(self, index: int) -> None:
+        for name, element in zip(("label", "id", "url", "remove"), (*self.fields, self.remove), strict=True):
+            element.mark(f"send-action-{index}-{name}")
+
+
+class AlertForm:
+    """Title, message, level (→ priority) and the channel the alert is pushed on; stored for every admin."""
+
+    def __init__(self, source: NotificationAdminSource) -> None:
+        self.source = source
+        self.title = ui.input("Title").props("dense outlined").classes("w-full").mark("alert-title")
+        self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
+            .mark("alert-message")
+        with ui.row().classes("w-full items-start gap-2"):
+            levels = {level: f"{level} · priority {int(p)}" for level, p in ALERT_LEVELS.items()}
+            self.level = ui.select(levels, value="warning", label="Level").props("dense outlined") \
+                .classes("min-w-[12rem]").mark("alert-level")
+            self.channel = ui.select(CHANNELS, value="system", label="Channel", with_input=True,
+                                     new_value_mode="add-unique").props("dense outlined") \
+                .classes("min-w-[10rem]").mark("alert-channel")
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.button("Send alert", icon="campaign", on_click=self.send).props("color=secondary text-color=black") \
+                .mark("alert-run")
+            self.result = ui.label().classes("mono text-sm break-all").props("role=status").mark("alert-result")
+
+    async def send(self) -> None:
+        fields = {"title": self.title, "message": self.message, "alert_level": self.level,
+                  "target_channel": self.channel}
+        for element in fields.values():
+            element.props(remove="error error-message")
+        self.result.set_text("")
+        errors: dict[str, str] = {}
+        for name, element in (("title", self.title), ("message", self.message)):
+            try:
+                check_text(name, element.value or "", 200 if name == "title" else 2000)
+            except NotificationError as error:
+                errors[name] = error.reason
+        if not errors:
+            try:
+                sent = await self.source.alert(self.title.value, self.message.value, self.level.value, None,
+                                               self.channel.value or "", durable=True)
+            except NotificationError as error:
+                errors[error.field] = error.reason
+            else:
+                self.result.set_text(f"alert sent · id {sent['id']} · priority {sent['priority']} "
+                                     f"· #{self.channel.value}")
+                ui.notify(f"Alert sent: {sent['title']}", type="positive")
+                return
+        for name, reason in errors.items():
+            _set_props(fields.get(name, self.title), error=True, **{"error-message": reason})
+        ui.notify("The alert was not sent: see the marked fields", type="negative")
+
+
+class Cleanup:
+    """Runs the expiry sweep and history retention now and says what they removed."""
+
+    def __init__(self, source: NotificationAdminSource) -> None:
+        self.source = source
+        ui.label("Removes expired notifications (live views are told) and prunes read or dismissed history "
+                 "beyond each user's limit. It also runs on a schedule.").classes("text-sm muted")
+        with ui.row().classes("items-center gap-3"):
+            self.button = ui.button("Run cleanup now", icon="cleaning_services", on_click=self.run) \
+                .props("outline color=secondary").mark("notifications-cleanup")
+            self.result = ui.label().classes("mono text-sm").props("role=status").mark("cleanup-result")
+
+    async def run(self) -> None:
+        self.button.disable()
+        try:
+            swept = await self.source.sweep()
+        except Exception:  # the database is away: say so instead of failing silently
+            log.warning("notification cleanup failed", exc_info=True)
+            self.result.set_text("cleanup failed: the database did not answer; nothing was removed")
+            ui.notify("Notification cleanup failed", type="negative")
+            return
+        finally:
+            self.button.enable()
+        text = f"removed {swept['cleaned_count']:,} expired, pruned {swept['pruned_count']:,}"
+        self.result.set_text(text)
+        ui.notify(f"Notification cleanup: {text}", type="positive")
+
+
+class NotificationStats:
+    """Totals, by type, priority and user, and the newest sends; redrawn when a `notification.*` event passes."""
+
+    def __init__(self, load: Callable[[], Awaitable[dict[str, Any]]], *, throttle: float) -> None:
+        self.load = load
+        self.throttle = throttle
+        self._busy = False
+        self._stale = False
+        self.body = ui.column().classes("w-full gap-3").mark("notification-stats")
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """Refresh now; events arriving meanwhile cost one more refresh after `throttle`, not one each."""
+        if not str(event.get("type", "")).startswith("notification."):
+            return
+        self._stale = True
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._stale and not self.body.is_deleted:
+                self._stale = False
+                await self.refresh()
+                await asyncio.sleep(self.throttle)
+        finally:
+            self._busy = False
+
+    async def refresh(self) -> None:
+        try:
+            stats = await self.load()
+        except Exception:  # keep the last figures on screen; the next event tries again
+            log.warning("loading notification statistics failed", exc_info=True)
+            return
+        if self.body.is_deleted:
+            return
+        self.body.clear()
+        with self.body:
+            self._draw(stats)
+
+    def _draw(self, stats: dict[str, Any]) -> None:
+        receipts = stats.get("receipts", {})
+        with ui.row().classes("w-full gap-3"):
+            for key, label, value in (
+                    ("total", "notifications", stats["total_notifications"]),
+                    ("users", "users addressed", stats["total_users"]),
+                    ("unread", "unread (personal)", stats.get("unread_personal", 0)),
+                    ("expired", "expired, not swept", stats.get("expired_pending", 0)),
+                    ("read", "read receipts", receipts.get("read", 0)),
+                    ("dismissed", "dismissed", receipts.get("dismissed", 0))):
+                with ui.column().classes("gap-0 min-w-[7rem]").mark(f"stat-{key}"):
+                    ui.label(f"{value:,}").classes("neon-title text-2xl mono")
+                    ui.label(label).classes("text-xs muted")
+        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-4"):
+            _counts("By type", stats.get("by_type", {}), "type")
+            _counts("By priority", {f"{k} · {PRIORITIES.get(int(k), k)}": v
+                                    for k, v in sorted(stats.get("by_priority", {}).items())}, "priority")
+            _counts("By user (top 20)", stats.get("by_user", {}), "user")
+            _counts("By target", stats.get("by_target", {}), "target")
+        ui.label("Most recent").classes("text-sm")
+        with ui.column().classes("w-full gap-1").mark("stats-recent"):
+            if not stats.get("recent"):
+                ui.label("Nothing sent yet.").classes("muted text-sm")
+            for item in stats.get("recent", []):
+                with ui.row().classes(f"w-full items-baseline gap-2 no-wrap priority-{item['priority']}"):
+                    ui.label(str(item["created_at"])[11:19]).classes("mono text-xs muted shrink-0")
+                    ui.label(PRIORITIES.get(item["priority"], "?")).classes("priority-chip shrink-0")
+                    ui.label(item["title"]).classes("text-sm truncate min-w-0")
+                    ui.label(item["channel"] or "").classes("mono text-xs muted ml-auto shrink-0")
+
+
+def _counts(title: str, counts: dict[str, int], key: str) -> None:
+    with ui.column().classes("gap-0 min-w-0").mark(f"stats-by-{key}"):
+        ui.label(title).classes("text-sm")
+        if not counts:
+            ui.label("—").classes("muted")
+        for name, count in counts.items():
+            with ui.row().classes("w-full gap-2 no-wrap"):
+                ui.label(str(name)).classes("mono text-xs truncate min-w-0")
+                ui.label(f"{count:,}").classes("mono text-xs ml-auto")
+
+
+def _set_props(element: ui.element, **props: object) -> None:
+    element.props.update(props)
+    element.update()
+
+
+def _integer(value: object) -> object:
+    """A whole number typed into a number field as an int; anything else unchanged (the checks explain it)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _parse_utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+

@@ -1,0 +1,235 @@
+"""/admin Notifications tab: send through the form to a user's inbox, every form error beside its field, system
+alerts, statistics that follow sends live, and the cleanup button's report."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from nicegui.testing import User
+from nicegui.testing.user_interaction import UserInteraction
+
+from tests.app_fixtures import USER_PASSWORD
+from tests.ui.test_dashboard import log_in
+
+PATIENCE = 100  # should_see retries (0.1 s apart): the admin page draws every tab, slower on a busy machine
+INBOX = "/api/v1/notifications"
+
+
+@pytest.fixture(autouse=True)
+def settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No scheduled sweep during a test (the cleanup button is the one that runs it); a history of 2 per target."""
+    monkeypatch.setenv("NOTIFICATION_CLEANUP_INTERVAL", "3600")
+    monkeypatch.setenv("NOTIFICATION_HISTORY_SIZE", "2")
+
+
+async def open_tab(user: User) -> None:
+    await log_in(user)
+    await user.open("/admin")
+    await user.should_see(marker="tab-notifications", retries=PATIENCE)
+    user.find(marker="tab-notifications").click()
+    await user.should_see(marker="send-run", retries=PATIENCE)
+
+
+def element(user: User, marker: str) -> Any:
+    return next(iter(user.find(marker=marker).elements))
+
+
+def pick(user: User, marker: str, value: object) -> None:
+    """Set a toggle or number the way a click would (the simulation has no click for toggles)."""
+    with user:
+        element(user, marker).set_value(value)
+
+
+def choose(user: User, marker: str, label: str) -> None:
+    """Open the select marked `marker` and click its option `label`."""
+    found = user.find(marker=marker)
+    found.click()
+    UserInteraction(user, found.elements, label).click()
+
+
+def error_of(user: User, marker: str) -> str | None:
+    props = element(user, marker).props
+    return str(props["error-message"]) if "error" in props else None
+
+
+async def field_error(user: User, marker: str, want: str) -> None:
+    for _ in range(PATIENCE):
+        if error_of(user, marker) == want:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{marker} says {error_of(user, marker)!r}, expected {want!r}")
+
+
+async def result(user: User, marker: str, prefix: str) -> str:
+    """Wait for the status label `marker` to start with `prefix`; its text."""
+    for _ in range(PATIENCE):
+        text = str(element(user, marker).text)
+        if text.startswith(prefix):
+            return text
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{marker} shows {element(user, marker).text!r}, expected {prefix!r}…")
+
+
+async def stat(user: User, key: str, want: str) -> None:
+    """Wait until the statistics tile `key` shows `want` (the view is redrawn, so look it up each time)."""
+    shown = None
+    for _ in range(PATIENCE):
+        tiles = user.find(marker=f"stat-{key}").elements
+        shown = next(iter(tiles)).default_slot.children[0].text if tiles else None
+        if shown == want:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"stat-{key} shows {shown!r}, expected {want!r}")
+
+
+async def test_admin_sends_to_a_user_and_the_user_finds_it_in_their_inbox(
+        user: User, client: httpx.AsyncClient, user_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    user.find(marker="send-user").type("alice")
+    choose(user, "send-type", "warning")
+    user.find(marker="send-priority").type("4")
+    user.find(marker="send-title").type("Pool update")
+    user.find(marker="send-message").type("The housing pool opens at noon")
+    user.find(marker="send-add-action").click()
+    user.find(marker="send-action-0-label").type("See pool")
+    user.find(marker="send-action-0-id").type("view_pool")
+    user.find(marker="send-action-0-url").type("/")
+    pick(user, "send-expiry", "ttl")
+    user.find(marker="send-ttl").type("30")
+    user.find(marker="send-run").click()
+    text = await result(user, "send-result", "sent · id ")
+    await user.should_see("Notification sent: Pool update", retries=PATIENCE)
+
+    inbox = (await client.get(INBOX, headers=user_headers)).json()
+    [got] = inbox["notifications"]
+    assert text == f"sent · id {got['id']} · to user:alice"
+    assert (got["type"], got["priority"], got["title"], got["message"]) == (
+        "warning", 4, "Pool update", "The housing pool opens at noon")
+    assert got["actions"] == [{"label": "See pool", "action": "view_pool", "url": "/"}]
+    expires = datetime.fromisoformat(got["expires_at"])
+    assert timedelta(minutes=29) < expires - datetime.now(UTC) <= timedelta(minutes=30)
+
+    user.find(marker="logout").click()
+    await log_in(user, "alice", USER_PASSWORD)
+    await user.should_see("The housing pool opens at noon", retries=PATIENCE)
+    await user.should_see(marker=f"action-{got['id']}-view_pool", retries=PATIENCE)
+
+
+async def test_template_defaults_are_used_for_blank_fields_and_shown_as_placeholders(
+        user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    choose(user, "send-type", "welcome")
+    assert element(user, "send-title").props["placeholder"] == "🎉 Welcome to Liberation System"
+    assert element(user, "send-priority").props["placeholder"] == "2 · medium (template)"
+    pick(user, "send-target", "role")
+    choose(user, "send-role", "admin")
+    user.find(marker="send-run").click()
+    await result(user, "send-result", "sent · id ")
+    [got] = (await client.get(INBOX, headers=admin_headers)).json()["notifications"]
+    assert (got["title"], got["priority"], got["role"]) == ("🎉 Welcome to Liberation System", 2, "admin")
+    assert [a["action"] for a in got["actions"]] == ["onboarding", "learn_more"]
+
+
+async def test_every_bad_field_is_explained_beside_it_and_nothing_is_sent(
+        user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    user.find(marker="send-user").type("nobody")
+    user.find(marker="send-priority").type("7")
+    user.find(marker="send-title").type("   ")
+    for n in range(4):
+        user.find(marker="send-add-action").click()
+        user.find(marker=f"send-action-{n}-label").type(f"Button {n}")
+        user.find(marker=f"send-action-{n}-id").type(f"b{n}")
+    pick(user, "send-expiry", "at")
+    user.find(marker="send-expires-at").type("2020-01-31 18:00")
+    user.find(marker="send-run").click()
+    await user.should_see("The notification was not sent: see the marked fields", retries=PATIENCE)
+    assert error_of(user, "send-user") == "no active account named 'nobody'"
+    assert error_of(user, "send-priority") == "must be an integer from 1 (low) to 5 (emergency), got 7"
+    assert error_of(user, "send-title") == "must not be empty"
+    assert element(user, "send-actions-error").text == "actions: at most 3 actions, got 4"
+    assert error_of(user, "send-expires-at") == "2020-01-31T18:00:00+00:00 is in the past"
+
+    user.find(marker="send-user").clear().type("admin")
+    user.find(marker="send-priority").clear()
+    user.find(marker="send-title").clear().type("x" * 201)
+    user.find(marker="send-action-3-remove").click()
+    user.find(marker="send-action-1-id").clear().type("bad id!")
+    user.find(marker="send-expires-at").clear().type("tomorrow")
+    user.find(marker="send-run").click()
+    await field_error(user, "send-title", "is 201 characters, longer than 200")
+    assert error_of(user, "send-user") is None and error_of(user, "send-priority") is None
+    assert error_of(user, "send-action-1-id") == "must be 1-64 letters, digits or _ . : -"
+    assert element(user, "send-actions-error").text == ""
+    assert error_of(user, "send-expires-at") == "use YYYY-MM-DD HH:MM (UTC)"
+
+    stats = (await client.get(f"{INBOX}/stats", headers=admin_headers)).json()
+    assert stats["total_notifications"] == 0
+
+
+async def test_system_alert_reaches_the_admins_and_rings_the_bell(user: User, client: httpx.AsyncClient,
+                                                                  admin_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    user.find(marker="alert-run").click()
+    await user.should_see("The alert was not sent: see the marked fields", retries=PATIENCE)
+    assert error_of(user, "alert-title") == "must not be empty"
+    assert error_of(user, "alert-message") == "must not be empty"
+
+    user.find(marker="alert-title").type("Disk almost full")
+    user.find(marker="alert-message").type("93% of the data disk is used")
+    choose(user, "alert-level", "critical · priority 4")
+    user.find(marker="alert-run").click()
+    text = await result(user, "alert-result", "alert sent")
+    assert error_of(user, "alert-title") is None
+    [got] = (await client.get(INBOX, headers=admin_headers)).json()["notifications"]
+    assert text == f"alert sent · id {got['id']} · priority 4 · #system"
+    assert (got["title"], got["message"], got["type"], got["role"]) == (
+        "Disk almost full", "93% of the data disk is used", "system_alert", "admin")
+    await user.should_see(marker="bell-badge", retries=PATIENCE)
+    assert element(user, "notification-bell").props["aria-label"] == "1 unread notification"
+
+
+async def test_statistics_follow_sends_without_a_reload(user: User, client: httpx.AsyncClient,
+                                                       admin_headers: dict[str, str],
+                                                       user_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    await stat(user, "total", "0")
+    await user.should_see("Nothing sent yet.", retries=PATIENCE)
+    response = await client.post(f"{INBOX}/send", headers=admin_headers, json={
+        "user_id": "alice", "notification_type": "success", "message": "Counted", "priority": 3})
+    assert response.status_code == 201
+    await stat(user, "total", "1")
+    await stat(user, "users", "1")
+    await stat(user, "unread", "1")
+    with user.scope(marker="stats-by-type"):
+        await user.should_see("success", retries=PATIENCE)
+    with user.scope(marker="stats-by-priority"):
+        await user.should_see("3 · high", retries=PATIENCE)
+    with user.scope(marker="stats-recent"):
+        await user.should_see("✅ Success", retries=PATIENCE)
+
+    await client.post(f"{INBOX}/{response.json()['id']}/read", headers=user_headers)
+    await stat(user, "read", "1")
+    await stat(user, "unread", "0")
+
+
+async def test_cleanup_reports_what_it_removed(user: User, client: httpx.AsyncClient,
+                                               admin_headers: dict[str, str]) -> None:
+    for n in range(3):  # a history of 2 per target: the oldest of these is pruned
+        response = await client.post(f"{INBOX}/send", headers=admin_headers,
+                                     json={"role": "user", "notification_type": "info", "message": f"m{n}"})
+        assert response.status_code == 201
+    await open_tab(user)
+    response = await client.post(f"{INBOX}/send", headers=admin_headers, json={
+        "role": "admin", "notification_type": "info", "message": "short-lived", "ttl_seconds": 0.2})
+    assert response.status_code == 201
+    await user.should_see(marker="bell-badge", retries=PATIENCE)
+    await asyncio.sleep(0.3)  # real time must pass the expiry: the app's clock is the wall clock
+    user.find(marker="notifications-cleanup").click()
+    assert await result(user, "cleanup-result", "removed") == "removed 1 expired, pruned 1"
+    await user.should_see("Notification cleanup: removed 1 expired, pruned 1", retries=PATIENCE)
+    await user.should_not_see(marker="bell-badge", retries=PATIENCE)  # the expiry push made the bell ask again
+    user.find(marker="notifications-cleanup").click()
+    await user.should_see("Notification cleanup: removed 0 expired, pruned 0", retries=PATIENCE)
