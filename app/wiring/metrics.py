@@ -120,7 +120,8 @@ def _admin_panel(metrics: MetricsService, live: LiveBridge, retention_days: floa
         def on_push(envelope: dict[str, Any]) -> None:
             nonlocal known
             data = envelope.get("data")
-            if envelope.get("type") != "admin_metrics" or not isinstance(data, dict):
+            if envelope.get("type") != "admin_metrics" or not isinstance(data, dict) \
+                    or not isinstance(data.get("timestamp"), str):
                 return
             if len(metrics.metrics) != known:  # created elsewhere (REST, another admin, record_metric)
                 known = len(metrics.metrics)
