@@ -25,7 +25,7 @@ body {{ background: radial-gradient(circle at 15% 0%, #071f29 0%, {BLACK} 50%),
              border: 1px solid rgba(0,255,255,.35); border-radius: 10px; color: {TEXT};
              box-shadow: 0 0 12px rgba(0,255,255,.12); transition: box-shadow .25s ease, border-color .25s ease; }}
 .neon-card:hover {{ box-shadow: 0 0 18px rgba(0,255,255,.3); }}
-.mono, .q-table td.mono {{ font-family: {MONO}; }}
+.mono, .q-table td.mono {{ font-family: {MONO}; font-variant-ligatures: none; }}
 .muted {{ color: {MUTED}; }}
 .event-row {{ border-left: 2px solid {MAGENTA}; padding-left: .6rem; animation: slide-in .35s ease; }}
 .priority-bar {{ border-left: 3px solid var(--priority); box-shadow: -4px 0 10px -6px var(--priority); }}
