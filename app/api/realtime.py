@@ -56,8 +56,9 @@ def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore)
     async def broadcast(body: BroadcastRequest, _: admin) -> dict[str, Any]:
         """Deliver `{channel, message_type, data}` to every subscriber of the channel in every process.
 
-        `sent_count` counts the WebSocket connections of the process that answered which the message was written
-        to at once; subscribers on other processes receive it as well but are not counted here.
+        `sent_count` counts the subscribed WebSocket connections of the process that answered this request that the
+        message was queued for (the process writes it to them right away, in seq order); subscribers connected to other
+        processes receive it as well but are not counted here.
         """
         _check_size(body.data)
         message, sent = await hub.publish(body.channel, body.message_type, body.data)
@@ -67,8 +68,8 @@ def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore)
     async def notify(user_id: str, body: NotifyRequest, _: admin) -> dict[str, Any]:
         """Deliver a message to one account's own channel `user:<user_id>` (404 for an unknown account).
 
-        `sent_count` counts that account's WebSocket connections on the process that answered which the message
-        was written to at once; its connections on other processes receive it too but are not counted here.
+        `sent_count` counts that account's WebSocket connections on the process that answered this request that the
+        message was queued for; its connections on other processes receive it too but are not counted here.
         """
         if await users.get(user_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such user: {user_id}")

@@ -287,8 +287,12 @@ async def test_connects_and_disconnects_are_published_as_events(server: Server, 
         async with await opened(server, tokens["bob"], "mobile") as bob:
             status = await command(bob, "status", type="get_status")
         for kind in ("user.connected", "user.disconnected"):
-            event = await until(watcher, lambda f, kind=kind: f["type"] == "event" and f["data"]["type"] == kind
-                                and f["data"]["data"]["connection_id"] == status["data"]["id"])
+
+            def about_bob(frame: Frame, kind: str = kind) -> bool:
+                return (frame["type"] == "event" and frame["data"]["type"] == kind
+                        and frame["data"]["data"]["connection_id"] == status["data"]["id"])
+
+            event = await until(watcher, about_bob)
             assert event["channel"] == "users"
             assert event["data"]["data"] == {"user_id": "bob", "connection_id": status["data"]["id"],
                                              "connection_type": "mobile"}

@@ -28,8 +28,13 @@ class FakeTransport:
     def write(self, data: bytes) -> None:
         if self.aborted:
             raise RuntimeError("handler is closed")
-        header = 2 + {126: 2, 127: 8}.get(data[1] & 0x7F, 0)
-        self.client.frames.append(orjson.loads(data[header:]))
+        while data:  # one write may carry several frames
+            length, header = data[1] & 0x7F, 2
+            if length >= 126:
+                header += 2 if length == 126 else 8
+                length = int.from_bytes(data[2:header], "big")
+            self.client.frames.append(orjson.loads(data[header:header + length]))
+            data = data[header + length:]
         self.client.arrived.set()
 
     def get_write_buffer_size(self) -> int:
@@ -134,6 +139,9 @@ async def test_a_message_reaches_a_connection_once_however_it_is_subscribed(brok
     message = await hub.deliver("resources", "event", {"n": 1})
     broker._deliver_local("resources", message)  # a broker delivering the same message twice
     await hub.deliver("resources", "event", {"n": 2})
+    await client.wait_for(lambda frames: len(client.of("event")) >= 2)
+    await hub.deliver("resources", "marker", {})
+    await client.wait_for(lambda frames: len(client.of("marker")) == 1)
     assert [f["data"]["n"] for f in client.of("event")] == [1, 2]
     client.inbox.put_nowait(None)
     await task
@@ -170,6 +178,7 @@ async def test_recovery_joins_the_replay_and_messages_sent_meanwhile_without_gap
     assert [(f["seq"], f["data"]["n"]) for f in client.of("event")] == [(2, 2), (3, 3), (4, 4), (5, 5)]
     assert frames.index(confirmation) < frames.index(client.of("event")[0])
     await hub.deliver("truth", "event", {"n": 6})
+    await client.wait_for(lambda frames: len(client.of("event")) == 5)
     assert client.of("event")[-1]["seq"] == 6
     client.inbox.put_nowait(None)
     await task
@@ -199,6 +208,10 @@ async def test_a_process_fans_out_in_seq_order_whatever_order_messages_arrive_in
         await sender.deliver("broadcast", "note", {"n": n})
     receiver.held = publisher.held
     receiver.deliver([2, 0, 3, 0, 1])  # 3, 1, 4, 1 again, 2
+    await client.wait_for(lambda frames: len(client.of("note")) >= 4)
+    await sender.deliver("broadcast", "marker", {})
+    receiver.deliver([4])
+    await client.wait_for(lambda frames: len(client.of("marker")) == 1)
     assert [f["seq"] for f in client.of("note")] == [1, 2, 3, 4]
     client.inbox.put_nowait(None)
     await task
@@ -211,9 +224,10 @@ async def test_a_client_too_far_behind_is_dropped_and_counted_while_others_get_e
     fast, fast_task = await connect(hub)
     slow.transport.buffered = 10**6  # the slow client stopped reading long ago
     await hub.deliver("broadcast", "note", {"n": 1})
-    assert slow.transport.aborted
-    assert [f["data"]["n"] for f in fast.of("note")] == [1]
+    await fast.wait_for(lambda frames: len(fast.of("note")) == 1)
     await slow_task
+    assert slow.transport.aborted
+    assert fast.of("note")[0]["data"]["n"] == 1
     assert hub.get_stats()["dropped_slow_clients"] == 1
     assert hub.get_stats()["total_connections"] == 1
     fast.inbox.put_nowait(None)
@@ -228,6 +242,8 @@ async def test_events_go_out_once_on_their_channel(broker: MemoryBroker) -> None
     client, task = await connect(hub)
     await events.publish("resource.distributed", {"human_id": "alice", "amount": 800}, source="ledger")
     await events.publish("mesh.node.connected", {"node_id": "n1"})  # not a dashboard channel
+    await hub.deliver("broadcast", "marker", {})
+    await client.wait_for(lambda frames: len(client.of("marker")) == 1)
     (event,) = client.of("event")
     assert (event["channel"], event["data"]["type"], event["seq"]) == ("resources", "resource.distributed", 1)
     client.inbox.put_nowait(None)
@@ -251,6 +267,7 @@ async def test_a_default_channel_recovers_when_the_client_asks_right_after_conne
     client.say(type="subscribe", channel="user:alice", since=1)
     await client.wait_for(lambda frames: len(client.of("notification")) == 2)
     await hub.deliver("user:alice", "notification", {"n": 4})
+    await client.wait_for(lambda frames: len(client.of("notification")) == 3)
     assert [f["seq"] for f in client.of("notification")] == [2, 3, 4]
     client.inbox.put_nowait(None)
     await task
