@@ -1,11 +1,8 @@
 """Channel membership and fan-out: broker messages in, seq-ordered frames out to this process's connections.
 
 The router listens on the broker for every channel that has a local member, puts numbered messages back in order
-(`Sequencer`), serialises and frames each message once, and appends the frame to every member's pending bytes. One
-flusher task writes each member's pending bytes to its transport in one write, yielding to the event loop every
-`FLUSH_SLICE` connections; frames that arrive while it is behind (a 10,000-client fan-out takes ~100 ms) join their
-connection's pending bytes, so an overloaded process makes fewer, larger writes instead of falling further behind.
-A member whose transport buffer or pending frames are over the bound is handed to `on_slow`. A recovering member
+(`Sequencer`), serialises and frames each message once, and hands the frame to the `Flusher`, which queues it for
+every member and writes without waiting; a member too far behind is handed to `on_slow`. A recovering member
 (subscribe with `since`) is held aside while its replay is read, and what arrives meanwhile is queued for it, so
 replay and live messages join without a gap or a repeat.
 """
@@ -13,23 +10,18 @@ replay and live messages join without a gap or a repeat.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from services.broker import Broker
 from services.ws_connection import Connection
+from services.ws_flusher import Flusher
 from services.ws_history import History, HistoryUnavailable, Replay
 from services.ws_protocol import Outgoing, dumps
 from services.ws_sequencer import Sequencer
 
-log = logging.getLogger(__name__)
-
 GAP_TIMEOUT = 0.5
 """How long a channel waits for a missing seq (published by another process) before skipping it."""
-FLUSH_SLICE = 256
-"""Connections the flusher writes to before it lets the event loop serve others (about 3 ms of work)."""
 
 
 class ChannelRouter:
@@ -48,9 +40,7 @@ class ChannelRouter:
         self._unlisten: dict[str, Callable[[], None]] = {}
         self._priming: dict[str, list[dict[str, Any]]] = {}
         self._gap_timers: dict[str, asyncio.TimerHandle] = {}
-        self._dirty: deque[Connection] = deque()  # connections whose `pending` holds frames, each once
-        self._wake = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self.flusher = Flusher(send_queue, on_slow)
         # The message being published by this process, with its serialised form, so local fan-out reuses it.
         self._encoded: tuple[dict[str, Any], bytes] | None = None
         self._encoded_sent = 0
@@ -146,13 +136,10 @@ class ChannelRouter:
         return self._encoded_sent
 
     def start(self) -> None:
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_forever(), name="ws-flusher")
+        self.flusher.start()
 
     def stop(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
-            self._flusher = None
+        self.flusher.stop()
         for timer in self._gap_timers.values():
             timer.cancel()
         self._gap_timers.clear()
@@ -195,67 +182,12 @@ class ChannelRouter:
                 if len(queue) > self.send_queue:
                     behind.append(conn)
         members = self.members.get(channel)
-        sent = self._queue_all(members, channel, out, behind) if members else 0
+        sent = self.flusher.queue_all(members, channel, out, behind) if members else 0
         self.messages_sent += sent
         if mine:
             self._encoded_sent = sent
         for conn in behind:
             self.on_slow(conn)
-
-    def _queue_all(self, members: set[Connection], channel: str, out: Outgoing, behind: list[Connection]) -> int:
-        """Queue `out` for every member that has not had it; the hot loop of every broadcast, hence inlined."""
-        seq, frame, limit, dirty = out.seq, out.frame, self.send_queue, self._dirty
-        queued = 0
-        for conn in members:
-            if seq is not None:
-                lasts = conn.last
-                last = lasts[channel]
-                if seq <= last:
-                    continue  # replayed to this connection already
-                if not last:
-                    conn.first[channel] = seq
-                lasts[channel] = seq
-            if conn.transport is None or conn.closed:  # queued writes, or a connection on its way out
-                if conn.send(out):
-                    queued += 1
-                else:
-                    behind.append(conn)
-                continue
-            pending = conn.pending
-            if pending is None:
-                conn.pending = frame
-                conn.pending_count = 1
-                dirty.append(conn)
-            elif conn.pending_count < limit:
-                conn.pending = pending + frame
-                conn.pending_count += 1
-            else:
-                behind.append(conn)
-                continue
-            queued += 1
-        if dirty:
-            self._wake.set()
-        return queued
-
-    async def _flush_forever(self) -> None:
-        """Write every connection's pending frames, oldest first, yielding every `FLUSH_SLICE` connections."""
-        dirty, wake = self._dirty, self._wake
-        while True:
-            await wake.wait()
-            wake.clear()
-            written = 0
-            while dirty:
-                conn = dirty.popleft()
-                try:
-                    behind = not conn.flush()
-                except Exception:  # one broken connection must not stop delivery to all the others
-                    log.warning("writing to WebSocket connection %s failed", conn.id, exc_info=True)
-                    behind = True
-                if behind:
-                    self.on_slow(conn)
-                written += 1
-                if written % FLUSH_SLICE == 0:
-                    await asyncio.sleep(0)
 
     def _send(self, conn: Connection, out: Outgoing) -> None:
         if conn.send(out):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.test_ws_hub import broadcast, command, drain, on, opened, post, tokens_for, until
+from tests.api.test_ws_support import broadcast, command, drain, on, opened, post, tokens_for, until
 from tests.browser.conftest import Server, start_server, stop_server
 from tests.conftest import service_url
 

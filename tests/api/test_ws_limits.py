@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.api.test_ws_hub import broadcast, eventually, get, on, opened, receive, tokens_for, until, ws_url
+from tests.api.test_ws_support import broadcast, eventually, get, on, opened, receive, tokens_for, until, ws_url
 from tests.browser.conftest import Server, start_server, stop_server
 
 

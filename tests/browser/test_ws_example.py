@@ -3,7 +3,7 @@
 import httpx
 from playwright.async_api import Browser
 
-from tests.api.test_ws_hub import eventually
+from tests.api.test_ws_support import eventually
 from tests.browser.conftest import ADMIN_PASSWORD, Server
 
 EXAMPLE = """
