@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "critical", 5: "emergency"}
 CHANNELS = ["system", "truth", "mesh", "resources", "communities", "dashboard", "admin"]
+TOGGLE = "no-caps dense toggle-color=primary toggle-text-color=black"  # black on cyan: readable when chosen
 STATS_THROTTLE = 1.0  # seconds between two stats queries of one view while a burst of sends goes on
 
 
@@ -66,42 +67,42 @@ class SendForm:
         self.source = source
         self.account_active = account_active
         self.rows: list[ActionRow] = []
-        with ui.column().classes("w-full gap-2"):
+        field = "dense outlined stack-label"  # labels stay up, so the template defaults show as placeholders
+        with ui.column().classes("w-full gap-3"):
             with ui.row().classes("w-full items-start gap-2"):
                 self.target = ui.toggle({"user": "User", "role": "Role", "broadcast": "Everyone"}, value="user",
-                                        on_change=self._show_target).props("no-caps dense").mark("send-target")
-                self.username = ui.input("Username").props("dense outlined").classes("min-w-[10rem]") \
+                                        on_change=self._show_target).props(TOGGLE).mark("send-target")
+                self.username = ui.input("Username").props("dense outlined").classes("flex-1 min-w-[14rem]") \
                     .mark("send-user")
                 self.role = ui.select([r.value for r in Role], value=Role.USER.value, label="Role") \
-                    .props("dense outlined").classes("min-w-[8rem]").mark("send-role")
+                    .props("dense outlined").classes("flex-1 min-w-[10rem]").mark("send-role")
             with ui.row().classes("w-full items-start gap-2"):
                 self.kind = ui.select([t.value for t in NotificationType], value=NotificationType.INFO.value,
                                       label="Type", on_change=self._show_template).props("dense outlined") \
-                    .classes("min-w-[14rem]").mark("send-type")
-                self.priority = ui.number("Priority 1–5", precision=0).props("dense outlined clearable") \
-                    .classes("w-40").mark("send-priority")
-            self.title = ui.input("Title").props("dense outlined counter maxlength=400").classes("w-full") \
-                .mark("send-title")
-            self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
-                .mark("send-message")
-            self.data = ui.input("Data (JSON object, optional)", placeholder='{"amount": 800}') \
-                .props("dense outlined").classes("w-full mono").mark("send-data")
+                    .classes("flex-1 min-w-[14rem]").mark("send-type")
+                self.priority = ui.number("Priority 1–5", precision=0).props(f"{field} clearable") \
+                    .classes("flex-1 min-w-[18rem]").mark("send-priority")
+            self.title = ui.input("Title").props(f'{field} counter hint="at most 200 characters"') \
+                .classes("w-full").mark("send-title")
+            self.message = ui.textarea("Message").props(f"{field} autogrow").classes("w-full").mark("send-message")
+            self.data = ui.input("Data (JSON object, optional)", placeholder='e.g. {"amount": 800}') \
+                .props(field).classes("w-full mono").mark("send-data")
             with ui.row().classes("w-full items-center gap-2"):
                 ui.label("Actions").classes("text-sm")
                 self.actions_hint = ui.label().classes("text-xs muted")
                 ui.button("Add action", icon="add", on_click=self.add_action).props("flat dense no-caps") \
                     .classes("ml-auto").mark("send-add-action")
-            self.actions = ui.column().classes("w-full gap-1")
+            self.actions = ui.column().classes("w-full gap-3")
             self.actions_error = ui.label().classes("text-negative text-xs").props("role=alert") \
                 .mark("send-actions-error")
             with ui.row().classes("w-full items-start gap-2"):
                 self.expiry = ui.toggle({"none": "No expiry", "ttl": "Expire after", "at": "Expire at"},
-                                        value="none", on_change=self._show_expiry).props("no-caps dense") \
+                                        value="none", on_change=self._show_expiry).props(TOGGLE) \
                     .mark("send-expiry")
-                self.ttl = ui.number("Minutes", precision=0).props("dense outlined").classes("w-32") \
+                self.ttl = ui.number("Minutes", precision=0).props("dense outlined").classes("flex-1 min-w-[16rem]") \
                     .mark("send-ttl")
-                self.expires_at = ui.input("At (UTC)", placeholder="2026-01-31 18:00").props("dense outlined") \
-                    .classes("w-48").mark("send-expires-at")
+                self.expires_at = ui.input("At (UTC)", placeholder="YYYY-MM-DD HH:MM").props(field) \
+                    .classes("flex-1 min-w-[16rem]").mark("send-expires-at")
             with ui.row().classes("w-full items-center gap-3"):
                 ui.button("Send", icon="send", on_click=self.send).props("color=primary text-color=black") \
                     .mark("send-run")
@@ -213,9 +214,10 @@ class SendForm:
         kind = NotificationType(self.kind.value)
         template = TEMPLATES[kind]
         title, message = render_template(kind, {})
-        _set_props(self.title, placeholder=title)  # set as values: a props string would mangle emoji and quotes
-        _set_props(self.message, placeholder=message)
-        _set_props(self.priority, placeholder=f"{int(template.priority)} · {PRIORITIES[template.priority]} (template)")
+        # Set as values (a props string would mangle emoji and quotes); "default:" tells them from typed text.
+        _set_props(self.title, placeholder=f"default: {title}")
+        _set_props(self.message, placeholder=f"default: {message}")
+        _set_props(self.priority, placeholder=f"default: {int(template.priority)} · {PRIORITIES[template.priority]}")
         if self.rows:
             self.actions_hint.set_text(f"{len(self.rows)} of at most {MAX_ACTIONS}")
         else:
@@ -234,14 +236,15 @@ class ActionRow:
     """One action of the form: label, action id and an optional URL."""
 
     def __init__(self, index: int, on_remove: Callable[[ActionRow], None]) -> None:
-        with ui.row().classes("w-full items-start gap-2 no-wrap") as self.element:
-            self.label = ui.input("Label").props("dense outlined").classes("flex-1 min-w-0")
-            self.action = ui.input("Action id", placeholder="open_offer").props("dense outlined") \
-                .classes("flex-1 min-w-0")
-            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props("dense outlined") \
-                .classes("flex-[2] min-w-0")
+        # Two fields a line, so a field's error message fits under it.
+        with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-[1fr_1fr_auto] gap-x-2 gap-y-3") \
+                as self.element:
+            self.label = ui.input("Label").props("dense outlined").classes("min-w-0")
+            self.action = ui.input("Action id", placeholder="open_offer").props("dense outlined").classes("min-w-0")
             self.remove = ui.button(icon="close", on_click=lambda: on_remove(self)) \
-                .props('flat round dense aria-label="Remove this action"')
+                .props('flat round dense aria-label="Remove this action"').classes("self-center")
+            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props("dense outlined") \
+                .classes("min-w-0 sm:col-span-2")
         self.fields = (self.label, self.action, self.url)
         self.renumber(index)
 

@@ -15,7 +15,7 @@ SCROLL_JS = """
 const inbox = document.querySelector('.notification-inbox');
 if (inbox) { inbox.scrollIntoView({behavior: 'smooth', block: 'start'}); inbox.focus({preventScroll: true}); }
 """
-BADGE_STYLE = ("position:absolute;top:-2px;right:-4px;min-width:1.15rem;height:1.15rem;padding:0 .3rem;"
+BADGE_STYLE = ("position:absolute;top:4px;right:2px;min-width:1.15rem;height:1.15rem;padding:0 .3rem;"
                "border-radius:999px;background:var(--neon-magenta);color:#000;font:700 .7rem/1.15rem "
                "'JetBrains Mono',monospace;text-align:center;box-shadow:0 0 8px var(--neon-magenta);"
                "pointer-events:none")

@@ -66,7 +66,9 @@ class NotificationInbox:
             self.empty = ui.label("No notifications.").classes("muted").mark("no-notifications")
             self.list = ui.column().classes("w-full gap-2").mark("notification-list")
             self.details = NotificationDetails()
-            ui.timer(TICK_SECONDS, self._tick)
+            # Not immediate: an immediate timer waits for the socket at once, which makes NiceGUI serve the page
+            # before the rest of it (this inbox's load, later sections) is built.
+            ui.timer(TICK_SECONDS, self._tick, immediate=False)
         self._show_unread(0)
 
     async def load(self) -> None:

@@ -121,8 +121,8 @@ async def test_template_defaults_are_used_for_blank_fields_and_shown_as_placehol
         user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
     await open_tab(user)
     choose(user, "send-type", "welcome")
-    assert element(user, "send-title").props["placeholder"] == "🎉 Welcome to Liberation System"
-    assert element(user, "send-priority").props["placeholder"] == "2 · medium (template)"
+    assert element(user, "send-title").props["placeholder"] == "default: 🎉 Welcome to Liberation System"
+    assert element(user, "send-priority").props["placeholder"] == "default: 2 · medium"
     pick(user, "send-target", "role")
     choose(user, "send-role", "admin")
     user.find(marker="send-run").click()
