@@ -36,6 +36,7 @@ body {{ background: radial-gradient(circle at 15% 0%, #071f29 0%, {BLACK} 50%),
 @keyframes pulse {{ 0%, 100% {{ box-shadow: 0 0 4px var(--priority); }}
                    50% {{ box-shadow: 0 0 18px var(--priority); }} }}
 .pulse {{ animation: pulse 1.4s ease-in-out infinite; }}
+.q-field__native::placeholder, .q-field__input::placeholder {{ color: {MUTED}; opacity: 1; }}
 :focus-visible {{ outline: 2px solid {YELLOW} !important; outline-offset: 2px; }}
 .q-header {{ background: rgba(0,0,0,.85) !important; border-bottom: 1px solid rgba(0,255,255,.35);
             backdrop-filter: blur(6px); }}
