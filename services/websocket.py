@@ -198,8 +198,11 @@ class WebSocketHub:
         return len(self._connections)
 
     async def health(self) -> dict[str, Any]:
+        """"ok" while the writer runs and the history answers; connection count and history backend."""
         history = self.history.health()
-        return {"status": history["status"], "connections": len(self._connections), "history": history}
+        writing = self._router.flusher.running or not self._running
+        status = history["status"] if writing else "error: the writer task ended"
+        return {"status": status, "connections": len(self._connections), "history": history}
 
     async def _admit(self, token: str | None, connection_type: str) -> tuple[Principal, ConnectionType] | str:
         """The caller and the connection type, or why the connection is refused."""

@@ -36,6 +36,10 @@ class Flusher:
         if self._task is None:
             self._task = asyncio.create_task(self._flush_forever(), name="ws-flusher")
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -86,12 +90,11 @@ class Flusher:
             while dirty:
                 conn = dirty.popleft()
                 try:
-                    behind = not conn.flush()
+                    if not conn.flush():
+                        self.on_slow(conn)
                 except Exception:  # one broken connection must not stop delivery to all the others
                     log.warning("writing to WebSocket connection %s failed", conn.id, exc_info=True)
-                    behind = True
-                if behind:
-                    self.on_slow(conn)
+                    conn.abort()
                 written += 1
                 if written % FLUSH_SLICE == 0:
                     await asyncio.sleep(0)

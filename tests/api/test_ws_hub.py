@@ -246,6 +246,8 @@ async def test_stats_and_connections_for_admins(server: Server, tokens: dict[str
         (mine,) = await connections_of(server, tokens["admin"], "bob")
         assert mine["connection_type"] == "mobile" and "user:bob" in mine["channels"]
     assert (await get(server, tokens["alice"], "/api/v1/realtime/ws/stats")).status_code == 403
+    health = (await get(server, tokens["alice"], "/api/v1/health")).json()["websocket"]
+    assert health["status"] == "ok" and health["history"]["backend"] == "memory"
 
 
 async def test_recovery_after_a_drop_replays_what_was_missed_without_gap_or_repeat(
