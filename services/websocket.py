@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 
 WRITE_MODE = "direct"
 """"direct": frames go straight to the server's transport without waiting, written by one flusher task with a
-high-water mark per connection; "queue": a bounded queue and one writer task per connection (the fallback when the
-server offers no transport). Measured with bench/ws_fanout.py at 10,000 clients and 100,000 deliveries/s offered on
-one core: direct kept up (~97,000/s, p99 ~190 ms, 0.4 s user + 1.3 s system CPU per 200,000 deliveries), the
-queue managed ~29,000/s (p99 ~1 s, 4.7 s user CPU) and ~3 KB more per connection."""
+high-water mark per connection; "queue": a bounded queue and one writer task per connection sending through ASGI
+(the fallback when the server offers no transport). Measured with bench/ws_fanout.py at 10,000 clients and 100,000
+deliveries/s offered on one core: direct kept up (~100,000/s, p99 ~125 ms; 0.45 s user + 1.5 s system CPU for
+200,000 deliveries), the queue managed ~29,000/s (p99 ~1 s; 5 s user CPU) and cost ~3 KB more per connection."""
 
 Authenticate = Callable[[str], Awaitable[Principal | None]]
 
