@@ -20,16 +20,17 @@ class EventSearch:
         self.events = events
         self.offset = 0
         self.total = 0
+        self._refresh_pending = False
         with ui.row().classes("w-full items-end gap-2"):
             self.event_type = ui.input("Type", placeholder="resource.distributed or resource.*") \
-                .props("dense outlined clearable").mark("search-type")
+                .props("dense outlined clearable stack-label").mark("search-type")
             self.source = ui.input("Source").props("dense outlined clearable").mark("search-source")
             self.correlation = ui.input("Correlation id").props("dense outlined clearable").mark("search-correlation")
             self.text = ui.input("Text in data").props("dense outlined clearable").mark("search-text")
-            self.since = ui.input("Since (UTC)", placeholder="2026-01-31 12:00").props("dense outlined clearable") \
-                .mark("search-since")
-            self.until = ui.input("Until (UTC)", placeholder="2026-01-31 13:00").props("dense outlined clearable") \
-                .mark("search-until")
+            self.since = ui.input("Since (UTC)", placeholder="YYYY-MM-DD HH:MM") \
+                .props("dense outlined clearable stack-label").mark("search-since")
+            self.until = ui.input("Until (UTC)", placeholder="YYYY-MM-DD HH:MM") \
+                .props("dense outlined clearable stack-label").mark("search-until")
             ui.button("Search", icon="search", on_click=self.first_page).props("color=primary text-color=black") \
                 .mark("search-run")
         self.summary = ui.label().classes("muted text-sm").mark("search-summary")
@@ -37,6 +38,16 @@ class EventSearch:
         with ui.row().classes("gap-2"):
             self.previous = ui.button("Newer", on_click=lambda: self.turn(-PAGE_SIZE)).props("flat")
             self.next = ui.button("Older", on_click=lambda: self.turn(PAGE_SIZE)).props("flat")
+
+    def event_arrived(self, _event: dict[str, Any]) -> None:
+        """A new event was published: refresh the first page, at most once a second however many arrive."""
+        if self.offset == 0 and not self._refresh_pending:
+            self._refresh_pending = True
+            ui.timer(1.0, self._refresh_now, once=True)
+
+    async def _refresh_now(self) -> None:
+        self._refresh_pending = False
+        await self.load()
 
     async def first_page(self) -> None:
         self.offset = 0

@@ -25,6 +25,7 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
             ui.label("Event history").classes("neon-subtitle text-lg")
             search = EventSearch(events)
         await search.load()
+        live.event_published.subscribe(search.event_arrived)
 
     async def users_panel(principal: Principal) -> None:
         with ui.card().classes("neon-card w-full"):

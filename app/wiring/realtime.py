@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.jobs import Job
+from app.live import AdminPanel
 from services import websocket
 from services.websocket import HubConfig, WebSocketHub
 from services.ws_history import History, MemoryHistory
@@ -53,6 +54,22 @@ def register(services: Services, live: LiveBridge) -> None:
     nicegui_app.include_router(realtime_api.router(services.auth, services.websocket, services.events,
                                                    services.users))
     realtime_api.mount(services.websocket)
+    live.admin_panels.append(AdminPanel("Connections", "lan", lambda _principal: _connections_panel(services, live)))
+
+
+async def _connections_panel(services: Services, live: LiveBridge) -> None:
+    """Connections table and hub/bus figures, redrawn when clients come and go and on every admin metrics push."""
+    from components.hub_admin import HubAdmin
+
+    hub = services.websocket
+    panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics)
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("type") in ("user.connected", "user.disconnected"):
+            panel.refresh()
+
+    live.event_published.subscribe(on_event)
+    live.channel("admin").subscribe(lambda _envelope: panel.refresh())
 
 
 async def _sweep(services: Services) -> int:

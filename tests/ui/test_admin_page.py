@@ -75,3 +75,13 @@ async def test_admin_creates_and_deactivates_an_account(user: User, client: http
     await user.should_see("Updated bob")
     refused = await client.post("/api/v1/auth/token", json={"username": "bob", "password": "bob-password"})
     assert refused.status_code == 401
+
+
+async def test_history_shows_new_events_without_a_search(user: User, client: httpx.AsyncClient,
+                                                         admin_headers: dict[str, str]) -> None:
+    await log_in(user)
+    await open_tab(user, "events")
+    await user.should_see("0 of 0 events")
+    response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
+                                 json={"event_type": "mesh.node.connected", "data": {"node_id": "n9"}})
+    await user.should_see(marker=f"result-{response.json()['id']}", retries=40)
