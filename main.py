@@ -9,6 +9,8 @@ from app.settings import load_settings
 from app.web import setup
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# Every job run (some every few seconds) would otherwise log two INFO lines.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
 settings = load_settings()
 services = build_services(settings)
@@ -24,7 +26,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         show=False,
         storage_secret=settings.resolved_secret_key(),
         fastapi_docs=True,
-        show_welcome_message=False,
+        show_welcome_message=True,
         favicon="⚡",
         # Raw WebSocket hub (services/websocket.py): no per-connection compressor (it costs far more memory than
         # small JSON frames save), keepalive pings by the server at WS_PING_INTERVAL with as long for the pong,
