@@ -25,7 +25,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         reload=False,
         show=False,
         storage_secret=settings.resolved_secret_key(),
-        fastapi_docs=True,
+        fastapi_docs=False,  # the REST app (app/asgi.py build_api) serves /docs
         show_welcome_message=True,
         favicon="⚡",
         # Raw WebSocket hub (services/websocket.py): no per-connection compressor (it costs far more memory than

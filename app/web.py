@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from fastapi import FastAPI
 from nicegui import app as nicegui_app
 
 from app.api import auth as auth_api
 from app.api import events as events_api
 from app.api import health as health_api
 from app.api import users as users_api
-from app.asgi import add_api_not_found, add_validation_errors, replace_slow_middlewares
+from app.asgi import add_api_not_found, build_api, replace_slow_middlewares
 from app.container import Services
 from app.live import LiveBridge
 from app.pages import admin, dashboard, login
@@ -28,22 +29,22 @@ def setup(services: Services) -> LiveBridge:
     """Register every route and page, and run the services for as long as the app runs."""
     live = LiveBridge(services.broker)
     register_assets()
-    nicegui_app.include_router(health_api.router(services.health))
-    nicegui_app.include_router(auth_api.router(services.auth))
-    nicegui_app.include_router(users_api.router(services.auth))
-    nicegui_app.include_router(events_api.router(services.auth, services.events))
+    api = build_api()
+    api.include_router(health_api.router(services.health))
+    api.include_router(auth_api.router(services.auth))
+    api.include_router(users_api.router(services.auth))
+    api.include_router(events_api.router(services.auth, services.events))
     for feature in FEATURES:
-        feature.register(services, live)
-    add_api_not_found(nicegui_app)
-    add_validation_errors(nicegui_app)
+        feature.register(services, live, api)
+    add_api_not_found(api)
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
     admin.register(services.auth, services.events, live)
-    _run_with_app(services, live)
+    _run_with_app(services, live, api)
     return live
 
 
-def _run_with_app(services: Services, live: LiveBridge) -> None:
+def _run_with_app(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Start the services inside NiceGUI's lifespan (awaited, unlike async on_startup handlers)."""
     global _NICEGUI_LIFESPAN
     if _NICEGUI_LIFESPAN is None:
@@ -53,7 +54,7 @@ def _run_with_app(services: Services, live: LiveBridge) -> None:
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         async with nicegui_lifespan(app):
-            replace_slow_middlewares(nicegui_app)
+            replace_slow_middlewares(nicegui_app, api)
             await services.start()
             live.start()
             # Everything built at start-up lives as long as the process: keep it out of the collector's scans,

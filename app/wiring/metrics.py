@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI
 from nicegui import Client, ui
-from nicegui import app as nicegui_app
 
 from app.api import metrics as metrics_api
 from app.jobs import Job
@@ -60,13 +60,13 @@ def build(services: Services) -> None:
     ]
 
 
-def register(services: Services, live: LiveBridge) -> None:
+def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Add this feature's REST routers, the metric cards of `/`, the Metrics tab of `/admin` and jobs."""
     metrics: MetricsService = services.metrics
     settings = services.settings
-    nicegui_app.include_router(metrics_api.router(services.auth, metrics, settings.metrics_retention_days))
-    nicegui_app.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
-    nicegui_app.add_middleware(ApiTiming, metrics=metrics)
+    api.include_router(metrics_api.router(services.auth, metrics, settings.metrics_retention_days))
+    api.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
+    api.add_middleware(ApiTiming, metrics=metrics)
     metrics.collectors.append(lambda: metrics.record_metric("user_sessions_active", _open_views()))
     live.sections.append(_cards_section(metrics, live))
     live.admin_panels.append(AdminPanel("Metrics", "insights",

@@ -11,6 +11,7 @@ from services.notifications import NotificationService
 from services.users import Principal
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from nicegui import Event as UiEvent
 
     from app.container import Services
@@ -27,14 +28,12 @@ def build(services: Services) -> None:
     services.jobs.append(Job("notification_cleanup", lambda s: s.settings.notification_cleanup_interval, _sweep))
 
 
-def register(services: Services, live: LiveBridge) -> None:
+def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Add the notification routes, the inbox section of `/`, the header bell and the Notifications admin tab."""
-    from nicegui import app as nicegui_app
-
     from app.api import notifications as notifications_api
     from app.live import AdminPanel
 
-    nicegui_app.include_router(notifications_api.router(services.auth, services.notifications))
+    api.include_router(notifications_api.router(services.auth, services.notifications))
     live.sections.append(_inbox_section(services.notifications, live))
     live.header_items.append(_bell(services.notifications, live))
     live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))

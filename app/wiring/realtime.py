@@ -11,6 +11,8 @@ from services.websocket import HubConfig, WebSocketHub
 from services.ws_history import History, MemoryHistory
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from app.container import Services
     from app.live import LiveBridge
 
@@ -45,13 +47,11 @@ def build(services: Services) -> None:
     services.events.register_handler("*", hub.on_event)
 
 
-def register(services: Services, live: LiveBridge) -> None:
+def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Add the hub's admin routes and its WebSocket endpoint."""
-    from nicegui import app as nicegui_app
-
     from app.api import realtime as realtime_api
 
-    nicegui_app.include_router(realtime_api.router(services.auth, services.websocket, services.events,
+    api.include_router(realtime_api.router(services.auth, services.websocket, services.events,
                                                    services.users))
     realtime_api.mount(services.websocket)
     live.admin_panels.append(AdminPanel("Connections", "lan", lambda _principal: _connections_panel(services, live)))
