@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from services.event_store import EventFilter, EventStore, EventWriter
+from services.batch_writer import BatchWriter
+from services.event_store import EventFilter, EventStore
 from services.event_types import (
     Event,
     EventRejected,
@@ -101,7 +102,8 @@ class EventSystem:
     ) -> None:
         self._store = EventStore(engine) if engine is not None else None
         self._writer = (
-            EventWriter(self._store, batch_size=batch_size, flush_interval=flush_interval, queue_size=queue_size)
+            BatchWriter(self._store.insert, self._store.insert_each, name="event", batch_size=batch_size,
+                        flush_interval=flush_interval, queue_size=queue_size)
             if self._store is not None
             else None
         )
@@ -288,17 +290,9 @@ class EventSystem:
 
     async def _persist(self, row: dict[str, Any], durable: bool) -> asyncio.Future[None] | None:
         """Queue the row (waiting while the queue is full); for `durable`, the future of its commit."""
-        writer = self._writer
-        if writer is None:
+        if self._writer is None:
             return None
-        if not writer.running:  # before start() or after stop(): nothing drains the queue
-            await writer.write_now(row, durable=durable)
-            return None
-        if durable:
-            return await writer.put_durable(row)
-        if not writer.offer(row):
-            await writer.put(row)
-        return None
+        return await self._writer.write(row, durable=durable)
 
     async def _run_handlers(self, event: Event) -> None:
         token = _handling.set(event)

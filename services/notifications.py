@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.batch_writer import BatchWriter
 from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType
 from services.models import as_utc, utcnow
@@ -19,7 +20,6 @@ from services.notification_stats import collect
 from services.notification_store import Expired, NotificationStore, Reader
 from services.notification_templates import ALERT_LEVELS, NotificationPriority, NotificationType
 from services.notification_types import Notification, NotificationError, is_notification_id, parse_since
-from services.notification_writer import BatchWriter
 from services.users import UserStore
 
 __all__ = ["NotificationError", "NotificationPriority", "NotificationService", "NotificationType"]

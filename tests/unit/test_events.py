@@ -330,12 +330,12 @@ async def test_publishing_blocks_instead_of_growing_memory_when_the_writer_lags(
 async def test_a_batch_that_cannot_be_written_is_retried_then_counted_lost(
     sqlite_engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("services.event_store.RETRY_DELAY", 0.001)
+    monkeypatch.setattr("services.batch_writer.RETRY_DELAY", 0.001)
     bus = EventSystem(sqlite_engine)
     await bus.start()
     with sqlite_engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE events RENAME TO events_away")
-    with caplog.at_level(logging.WARNING, logger="services.event_store"):
+    with caplog.at_level(logging.WARNING, logger="services.batch_writer"):
         with pytest.raises(Exception, match="no such table"):
             await bus.publish("custom.tick", durable=True)
         await bus.publish("custom.tick")  # not durable: the loss is only logged and counted

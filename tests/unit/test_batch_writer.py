@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
+from services.batch_writer import BatchWriter
 from services.notification_models import NotificationRecord
 from services.notification_store import NotificationStore
 from services.notification_types import Notification, new_notification_id
-from services.notification_writer import BatchWriter
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,7 +1,6 @@
 """Batched inserts: one task drains a bounded queue and writes each batch with one INSERT off the event loop.
 
-The same pattern as `services.event_store.EventWriter` (which is typed to the events table and its log wording),
-for any table whose rows carry an `id`.
+Used by the event history and the notification store, for any table whose rows carry an `id`.
 """
 
 from __future__ import annotations
