@@ -57,6 +57,7 @@ class HubAdmin:
         self.table.rows = rows
         self.table.update()
         self.empty.set_visibility(not rows)
+        self.table.set_visibility(bool(rows))
 
     @staticmethod
     def _figure(name: str) -> ui.label:

@@ -34,6 +34,7 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
         await admin.refresh()
 
     panels = [AdminPanel("Events", "bolt", events_panel), AdminPanel("Users", "group", users_panel)]
+    order = ("Notifications", "Metrics", "Events", "Connections", "Users")  # the daily tasks first
 
     @ui.page("/admin")
     async def admin_page() -> RedirectResponse | None:
@@ -51,7 +52,8 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
                     ui.link("Back to the dashboard", "/")
                 return None
             ui.label("Control panel").classes("neon-title text-2xl")
-            every = [*live.admin_panels, *panels]
+            every = sorted([*live.admin_panels, *panels],
+                           key=lambda p: order.index(p.name) if p.name in order else len(order))
             with ui.tabs().classes("w-full").props("inline-label outside-arrows mobile-arrows") as tabs:
                 tab_of = {p.name: ui.tab(p.name, icon=p.icon).mark(f"tab-{p.name.lower()}") for p in every}
             with ui.tab_panels(tabs, value=tab_of[every[0].name]).classes("w-full bg-transparent"):

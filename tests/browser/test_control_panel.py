@@ -76,10 +76,12 @@ async def test_admin_drives_the_users_view_live(server: Server, browser: Browser
     await expect(admin.get_by_text("published resource.distributed · id")).to_be_visible()
     await expect(person.get_by_text(f"human_id={human}, amount=800")).to_be_visible(timeout=2000)
 
+    await person.wait_for_timeout(600)  # let the arrival animation finish before the screenshots
     await person.screenshot(path=str(artifacts / "dashboard-phone.png"), full_page=True)
     await admin.screenshot(path=str(artifacts / "admin-events-desktop.png"), full_page=True)
     await admin.goto(f"{server.url}/")
     await expect(admin.get_by_text("Live events")).to_be_visible()
+    await admin.wait_for_timeout(600)
     await admin.screenshot(path=str(artifacts / "dashboard-desktop.png"), full_page=True)
     await admin.set_viewport_size(PHONE)
     await admin.goto(f"{server.url}/admin")
