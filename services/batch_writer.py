@@ -41,11 +41,9 @@ _STOP = object()
 class BatchWriter:
     """Writes rows through `insert(rows)` (blocking, run in a thread) in batches of up to `batch_size`."""
 
-    def __init__(self, insert: Callable[[list[Row]], None], insert_each: Callable[[list[Row]], dict[str, Exception]],
-                 *, name: str, batch_size: int = 1000, flush_interval: float = 0.005,
-                 queue_size: int = 20000) -> None:
+    def __init__(self, insert: Callable[[list[Row]], None], *, name: str, batch_size: int = 1000,
+                 flush_interval: float = 0.005, queue_size: int = 20000) -> None:
         self._insert_rows = insert
-        self._insert_each = insert_each
         self.name = name
         self._batch_size = max(1, batch_size)
         self._flush_interval = flush_interval
@@ -182,4 +180,14 @@ class BatchWriter:
         self.lost += len(failed)
         if failed:
             log.warning("%d of %d %s rows could not be stored and are lost", len(failed), total, self.name)
+        return failed
+
+    def _insert_each(self, rows: list[Row]) -> dict[str, Exception]:
+        """Insert rows one transaction at a time (blocking), so one bad row loses only itself; failures by id."""
+        failed: dict[str, Exception] = {}
+        for row in rows:
+            try:
+                self._insert_rows([row])
+            except Exception as exc:
+                failed[row["id"]] = exc
         return failed

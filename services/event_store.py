@@ -76,16 +76,6 @@ class EventStore:
             connection.execute(self._insert, rows)
         self._grow(len(rows))
 
-    def insert_each(self, rows: list[Row]) -> dict[str, Exception]:
-        """Insert rows one transaction at a time; the failures by event id."""
-        failed: dict[str, Exception] = {}
-        for row in rows:
-            try:
-                self.insert([row])
-            except Exception as exc:
-                failed[row["id"]] = exc
-        return failed
-
     def query(self, where: EventFilter, limit: int, offset: int) -> list[Event]:
         statement = (
             select(TABLE)

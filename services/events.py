@@ -102,7 +102,7 @@ class EventSystem:
     ) -> None:
         self._store = EventStore(engine) if engine is not None else None
         self._writer = (
-            BatchWriter(self._store.insert, self._store.insert_each, name="event", batch_size=batch_size,
+            BatchWriter(self._store.insert, name="event", batch_size=batch_size,
                         flush_interval=flush_interval, queue_size=queue_size)
             if self._store is not None
             else None

@@ -117,16 +117,6 @@ class NotificationStore:
         finally:
             cursor.close()
 
-    def insert_each(self, rows: list[Row]) -> dict[str, Exception]:
-        """Insert rows one transaction at a time; the failures by id."""
-        failed: dict[str, Exception] = {}
-        for row in rows:
-            try:
-                self.insert([row])
-            except Exception as exc:
-                failed[row["id"]] = exc
-        return failed
-
     def inbox(self, reader: Reader, now: datetime, *, limit: int, unread_only: bool = False,
               after_id: str | None = None, after_time: datetime | None = None) -> list[Notification]:
         """Visible, unexpired, undismissed notifications, newest first; `limit` applies after the filters."""

@@ -40,7 +40,7 @@ class NotificationService:
                  clock: Callable[[], datetime] = utcnow, history_size: int = 1000, rules: Sequence[Rule] = RULES,
                  batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000) -> None:
         self._store = NotificationStore(engine)
-        self._writer = BatchWriter(self._store.insert, self._store.insert_each, name="notification",
+        self._writer = BatchWriter(self._store.insert, name="notification",
                                    batch_size=batch_size, flush_interval=flush_interval, queue_size=queue_size)
         self._users = users
         self._events = events

@@ -11,6 +11,7 @@ from nicegui.testing import User
 ADMIN = "admin"
 ADMIN_PASSWORD = "admin-password-1"
 USER_PASSWORD = "user-password-1"
+PATIENCE = 100  # should_see retries (0.1 s apart): signing in hashes a password, and pages render slowly on a busy box
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +61,13 @@ async def user_headers(client: httpx.AsyncClient, admin_headers: dict[str, str])
 @pytest.fixture
 async def system_headers(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> dict[str, str]:
     return await create_account(client, admin_headers, "ingest", role="system")
+
+
+async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
+    """Sign in through /login and wait for the dashboard."""
+    await user.open("/")
+    await user.should_see(marker="login", retries=PATIENCE)
+    user.find(marker="username").type(username)
+    user.find(marker="password").type(password)
+    user.find(marker="login").click()
+    await user.should_see("Live events", retries=PATIENCE)

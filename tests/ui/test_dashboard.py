@@ -3,19 +3,9 @@
 import httpx
 from nicegui.testing import User
 
-from tests.app_fixtures import ADMIN, ADMIN_PASSWORD, USER_PASSWORD, create_account
+from tests.app_fixtures import ADMIN, PATIENCE, USER_PASSWORD, create_account, log_in
 
-PATIENCE = 50  # should_see retries (0.1 s apart): pages render in a worker round-trip or two, slower on a busy box
 PUBLISH = "/api/v1/realtime/events/publish"
-
-
-async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
-    await user.open("/")
-    await user.should_see(marker="login", retries=PATIENCE)
-    user.find(marker="username").type(username)
-    user.find(marker="password").type(password)
-    user.find(marker="login").click()
-    await user.should_see("Live events", retries=PATIENCE)
 
 
 async def test_pages_require_a_login(user: User) -> None:

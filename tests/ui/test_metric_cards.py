@@ -9,25 +9,13 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from tests.app_fixtures import ADMIN, ADMIN_PASSWORD
-
-PATIENCE = 100  # should_see retries (0.1 s apart): signing in hashes a password, slow on a busy machine
+from tests.app_fixtures import PATIENCE, log_in
 
 
 @pytest.fixture
 def fast_push(monkeypatch: pytest.MonkeyPatch) -> None:
     """Push every 0.2 s so the test waits for the next push, not for the 5-second default (set before `user`)."""
     monkeypatch.setenv("METRICS_PUSH_INTERVAL", "0.2")
-
-
-async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
-    """Sign in on /login like `tests.ui.test_dashboard.log_in`, waiting as long as a loaded machine needs."""
-    await user.open("/")
-    await user.should_see(marker="login", retries=PATIENCE)
-    user.find(marker="username").type(username)
-    user.find(marker="password").type(password)
-    user.find(marker="login").click()
-    await user.should_see("Live events", retries=PATIENCE)
 
 
 async def shown(user: User, marker: str, accept: Callable[[str], bool], attempts: int = 100) -> str:

@@ -30,7 +30,7 @@ def stored(engine: Engine) -> int:
 
 def writer(engine: Engine, **options: float) -> BatchWriter:
     store = NotificationStore(engine)
-    return BatchWriter(store.insert, store.insert_each, name="notification", **options)  # type: ignore[arg-type]
+    return BatchWriter(store.insert, name="notification", **options)  # type: ignore[arg-type]
 
 
 async def test_a_durable_write_is_committed_when_its_future_resolves(engine: Engine) -> None:
