@@ -30,7 +30,6 @@ test: $(STAMP) browser  ## the whole suite
 
 check: $(STAMP)  ## lint and types
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 	$(BIN)/mypy app services components theme main.py
 
 bench: $(STAMP)  ## benchmarks that print figures (server and load pinned to different cores)

@@ -1,4 +1,4 @@
-"""Wires the services into NiceGUI's FastAPI app: REST routers, pages, middlewares and the lifespan."""
+"""Wires the services into the web layer: the REST app, the pages, the middlewares and the lifespan."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def setup(services: Services) -> LiveBridge:
 
 def _run_with_app(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Start the services inside NiceGUI's lifespan (awaited, unlike async on_startup handlers)."""
-    global _NICEGUI_LIFESPAN
+    global _NICEGUI_LIFESPAN  # kept once: the user-simulation tests run main.py (and so this) many times
     if _NICEGUI_LIFESPAN is None:
         _NICEGUI_LIFESPAN = nicegui_app.router.lifespan_context
     nicegui_lifespan: Lifespan = _NICEGUI_LIFESPAN
