@@ -109,7 +109,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Construct every service (no I/O happens until `start()`)."""
     engine = create_db_engine(settings.effective_database_url)
-    broker = create_broker(settings.broker_url)
+    broker = create_broker(settings.broker_url, prefix=settings.redis_prefix)
     users = UserStore(engine)
     throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
     auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle)

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str = ""
+    redis_prefix: str = Field("liberation", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str = ""

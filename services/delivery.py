@@ -11,10 +11,10 @@ and topic channels such as `dashboard`, `admin`, `system`, `resources`, `truth`,
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Protocol
 
 from services.broker import Broker
+from services.event_types import new_event_id
 from services.models import utcnow
 
 
@@ -31,7 +31,7 @@ BROADCAST = "broadcast"
 
 def envelope(channel: str, message_type: str, data: dict[str, Any], seq: int | None = None) -> dict[str, Any]:
     """The one shape of every server-to-client message (DESIGN.md §6)."""
-    return {"id": uuid.uuid4().hex, "type": message_type, "channel": channel, "seq": seq, "data": data,
+    return {"id": new_event_id(), "type": message_type, "channel": channel, "seq": seq, "data": data,
             "timestamp": utcnow().isoformat()}
 
 

@@ -24,9 +24,8 @@ def build(services: Services) -> None:
     if settings.broker_url.startswith(("redis://", "rediss://")):
         from services.ws_history_redis import RedisHistory  # only Redis deployments load the client
 
-        prefix = getattr(services.broker, "prefix", "liberation")
         history = RedisHistory(settings.broker_url, settings.ws_history_size, settings.ws_history_seconds,
-                               prefix=prefix)
+                               prefix=settings.redis_prefix)
     else:
         history = MemoryHistory(settings.ws_history_size, settings.ws_history_seconds)
     config = HubConfig(
