@@ -1,0 +1,127 @@
+"""Notification statistics and the cleanup button of the admin Notifications tab."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from nicegui import ui
+
+log = logging.getLogger(__name__)
+
+PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "critical", 5: "emergency"}
+STATS_THROTTLE = 1.0  # seconds between two stats queries of one view while a burst of sends goes on
+
+
+class Sweeper(Protocol):
+    async def sweep(self) -> dict[str, int]: ...
+
+
+class Cleanup:
+    """Runs the expiry sweep and history retention now and says what they removed."""
+
+    def __init__(self, source: Sweeper) -> None:
+        self.source = source
+        ui.label("Removes expired notifications (live views are told) and prunes read or dismissed history "
+                 "beyond each user's limit. It also runs on a schedule.").classes("text-sm muted")
+        with ui.row().classes("items-center gap-3"):
+            self.button = ui.button("Run cleanup now", icon="cleaning_services", on_click=self.run) \
+                .props("outline color=secondary").mark("notifications-cleanup")
+            self.result = ui.label().classes("mono text-sm").props("role=status").mark("cleanup-result")
+
+    async def run(self) -> None:
+        self.button.disable()
+        try:
+            swept = await self.source.sweep()
+        except Exception:  # the database is away: say so instead of failing silently
+            log.warning("notification cleanup failed", exc_info=True)
+            self.result.set_text("cleanup failed: the database did not answer; nothing was removed")
+            ui.notify("Notification cleanup failed", type="negative")
+            return
+        finally:
+            self.button.enable()
+        text = f"removed {swept['cleaned_count']:,} expired, pruned {swept['pruned_count']:,}"
+        self.result.set_text(text)
+        ui.notify(f"Notification cleanup: {text}", type="positive")
+
+
+class NotificationStats:
+    """Totals, by type, priority and user, and the newest sends; redrawn when a `notification.*` event passes."""
+
+    def __init__(self, load: Callable[[], Awaitable[dict[str, Any]]], *, throttle: float) -> None:
+        self.load = load
+        self.throttle = throttle
+        self._busy = False
+        self._stale = False
+        self.body = ui.column().classes("w-full gap-3").mark("notification-stats")
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """Refresh now; events arriving meanwhile cost one more refresh after `throttle`, not one each."""
+        if not str(event.get("type", "")).startswith("notification."):
+            return
+        self._stale = True
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._stale and not self.body.is_deleted:
+                self._stale = False
+                await self.refresh()
+                await asyncio.sleep(self.throttle)
+        finally:
+            self._busy = False
+
+    async def refresh(self) -> None:
+        try:
+            stats = await self.load()
+        except Exception:  # keep the last figures on screen; the next event tries again
+            log.warning("loading notification statistics failed", exc_info=True)
+            return
+        if self.body.is_deleted:
+            return
+        self.body.clear()
+        with self.body:
+            self._draw(stats)
+
+    def _draw(self, stats: dict[str, Any]) -> None:
+        receipts = stats.get("receipts", {})
+        with ui.row().classes("w-full gap-3"):
+            for key, label, value in (
+                    ("total", "notifications", stats["total_notifications"]),
+                    ("users", "users addressed", stats["total_users"]),
+                    ("unread", "unread (personal)", stats.get("unread_personal", 0)),
+                    ("expired", "expired, not swept", stats.get("expired_pending", 0)),
+                    ("read", "read receipts", receipts.get("read", 0)),
+                    ("dismissed", "dismissed", receipts.get("dismissed", 0))):
+                with ui.column().classes("gap-0 min-w-[7rem]").mark(f"stat-{key}"):
+                    ui.label(f"{value:,}").classes("neon-title text-2xl mono")
+                    ui.label(label).classes("text-xs muted")
+        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-4"):
+            _counts("By type", stats.get("by_type", {}), "type")
+            _counts("By priority", {f"{k} · {PRIORITIES.get(int(k), k)}": v
+                                    for k, v in sorted(stats.get("by_priority", {}).items())}, "priority")
+            _counts("By user (top 20)", stats.get("by_user", {}), "user")
+            _counts("By target", stats.get("by_target", {}), "target")
+        ui.label("Most recent").classes("text-sm")
+        with ui.column().classes("w-full gap-1").mark("stats-recent"):
+            if not stats.get("recent"):
+                ui.label("Nothing sent yet.").classes("muted text-sm")
+            for item in stats.get("recent", []):
+                with ui.row().classes(f"w-full items-baseline gap-2 no-wrap priority-{item['priority']}"):
+                    ui.label(str(item["created_at"])[11:19]).classes("mono text-xs muted shrink-0")
+                    ui.label(PRIORITIES.get(item["priority"], "?")).classes("priority-chip shrink-0")
+                    ui.label(item["title"]).classes("text-sm truncate min-w-0")
+                    ui.label(item["channel"] or "").classes("mono text-xs muted ml-auto shrink-0")
+
+
+def _counts(title: str, counts: dict[str, int], key: str) -> None:
+    with ui.column().classes("gap-0 min-w-0").mark(f"stats-by-{key}"):
+        ui.label(title).classes("text-sm")
+        if not counts:
+            ui.label("—").classes("muted")
+        for name, count in counts.items():
+            with ui.row().classes("w-full gap-2 no-wrap"):
+                ui.label(str(name)).classes("mono text-xs truncate min-w-0")
+                ui.label(f"{count:,}").classes("mono text-xs ml-auto")
