@@ -10,30 +10,18 @@ from sqlalchemy import Engine, func, select
 
 from services.events import Event, EventSystem, EventType
 from services.models import EventRecord
+from tests.clocks import DateClock
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+@pytest.fixture
+def clock() -> DateClock:
+    return DateClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def bus(engine: Engine, clock: Clock) -> AsyncIterator[EventSystem]:
+async def bus(engine: Engine, clock: DateClock) -> AsyncIterator[EventSystem]:
     system = EventSystem(engine, clock=clock)
     await system.start()
     yield system
@@ -66,7 +54,7 @@ async def test_stop_writes_everything_still_pending(engine: Engine) -> None:
     assert bus.get_metrics()["history_size"] == 250
 
 
-async def test_history_filters_combine(bus: EventSystem, clock: Clock) -> None:
+async def test_history_filters_combine(bus: EventSystem, clock: DateClock) -> None:
     paid = await bus.publish("resource.distributed", {"human_id": "alice", "amount": 800}, source="scheduler")
     clock.advance(seconds=1)
     pool = await bus.publish("resource.pool.updated", {"available": 5}, source="api", correlation_id="batch-1")
@@ -83,7 +71,7 @@ async def test_history_filters_combine(bus: EventSystem, clock: Clock) -> None:
     assert await bus.get_event_history(event_type="human.registered") == []
 
 
-async def test_history_time_range_includes_since_and_excludes_until(bus: EventSystem, clock: Clock) -> None:
+async def test_history_time_range_includes_since_and_excludes_until(bus: EventSystem, clock: DateClock) -> None:
     events = []
     for minute in range(5):
         events.append(await bus.publish("custom.tick", {"minute": minute}))
@@ -109,7 +97,7 @@ async def test_history_free_text_is_case_insensitive_and_literal(bus: EventSyste
     assert await bus.count_event_history(text="done") == 2
 
 
-async def test_history_is_newest_first_and_pages(bus: EventSystem, clock: Clock) -> None:
+async def test_history_is_newest_first_and_pages(bus: EventSystem, clock: DateClock) -> None:
     published = []
     for n in range(7):
         published.append(await bus.publish("custom.tick", {"n": n}))
@@ -138,7 +126,7 @@ async def test_history_survives_a_restart(engine: Engine) -> None:
     assert isinstance(found[0], Event) and found[0].timestamp.tzinfo is not None
 
 
-async def test_prune_removes_only_old_events_and_updates_the_size(bus: EventSystem, clock: Clock) -> None:
+async def test_prune_removes_only_old_events_and_updates_the_size(bus: EventSystem, clock: DateClock) -> None:
     for _ in range(3):
         await bus.publish("custom.tick")
     clock.advance(days=31)

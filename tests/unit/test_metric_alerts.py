@@ -10,14 +10,7 @@ from services.host_sampler import HostSample
 from services.metric_alerts import DEFAULT_RULES, AlertRuleError, derive_health
 from services.metric_store import MetricStore
 from services.metrics import MetricsService
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 class FakeSampler:
@@ -40,8 +33,8 @@ class Published:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SecondsClock:
+    return SecondsClock()
 
 
 @pytest.fixture
@@ -50,7 +43,7 @@ def published() -> Published:
 
 
 @pytest.fixture
-async def service(clock: FakeClock, published: Published) -> AsyncIterator[MetricsService]:
+async def service(clock: SecondsClock, published: Published) -> AsyncIterator[MetricsService]:
     metrics = MetricsService(publish=published, clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
     await metrics.start()
     metrics.create_custom_metric("queue_depth", "gauge", "performance", "Jobs waiting", "count")
@@ -58,7 +51,7 @@ async def service(clock: FakeClock, published: Published) -> AsyncIterator[Metri
     await metrics.stop()
 
 
-async def test_fires_only_after_the_condition_held_for_its_duration(service: MetricsService, clock: FakeClock,
+async def test_fires_only_after_the_condition_held_for_its_duration(service: MetricsService, clock: SecondsClock,
                                                                     published: Published) -> None:
     rule_id = service.add_alert_rule(metric_name="queue_depth", threshold=100, condition=">", severity="warning",
                                      for_seconds=60, cooldown_seconds=0)
@@ -78,7 +71,7 @@ async def test_fires_only_after_the_condition_held_for_its_duration(service: Met
     assert len(published.of("metric.alert.fired")) == 1
 
 
-async def test_a_blip_shorter_than_the_duration_never_fires(service: MetricsService, clock: FakeClock,
+async def test_a_blip_shorter_than_the_duration_never_fires(service: MetricsService, clock: SecondsClock,
                                                             published: Published) -> None:
     service.add_alert_rule(metric_name="queue_depth", threshold=100, for_seconds=60)
     service.record_metric("queue_depth", 150)
@@ -92,7 +85,7 @@ async def test_a_blip_shorter_than_the_duration_never_fires(service: MetricsServ
     assert published.of("metric.alert.fired") == []
 
 
-async def test_resolves_when_the_condition_stops_holding(service: MetricsService, clock: FakeClock,
+async def test_resolves_when_the_condition_stops_holding(service: MetricsService, clock: SecondsClock,
                                                          published: Published) -> None:
     rule_id = service.add_alert_rule(metric_name="queue_depth", threshold=100, condition=">=", severity="error")
     service.record_metric("queue_depth", 100)
@@ -107,7 +100,7 @@ async def test_resolves_when_the_condition_stops_holding(service: MetricsService
     assert service.alerts.get(rule_id).state == "ok"  # type: ignore[union-attr]
 
 
-async def test_cooldown_holds_back_a_second_firing(service: MetricsService, clock: FakeClock,
+async def test_cooldown_holds_back_a_second_firing(service: MetricsService, clock: SecondsClock,
                                                    published: Published) -> None:
     service.add_alert_rule(metric_name="queue_depth", threshold=100, cooldown_seconds=300)
     start = clock.now
@@ -134,7 +127,7 @@ async def test_conditions(service: MetricsService, published: Published, conditi
     assert bool(published.of("metric.alert.fired")) is holds
 
 
-async def test_several_rules_on_one_metric_and_the_derived_health(service: MetricsService, clock: FakeClock,
+async def test_several_rules_on_one_metric_and_the_derived_health(service: MetricsService, clock: SecondsClock,
                                                                   published: Published) -> None:
     service.add_alert_rule(metric_name="queue_depth", threshold=100, severity="warning")
     service.add_alert_rule(metric_name="queue_depth", threshold=1000, severity="critical")
@@ -154,7 +147,7 @@ async def test_several_rules_on_one_metric_and_the_derived_health(service: Metri
     assert service.metrics["metric_alerts_firing"].get_latest_value() == 0
 
 
-async def test_health_checks_count_too(clock: FakeClock, published: Published) -> None:
+async def test_health_checks_count_too(clock: SecondsClock, published: Published) -> None:
     report: dict[str, Any] = {"database": {"status": "ok"}, "broker": {"status": "ok"}}
 
     async def health() -> dict[str, Any]:
@@ -194,7 +187,7 @@ async def test_bad_rules_are_refused(service: MetricsService) -> None:
         service.add_alert_rule(metric_name="queue_depth", threshold=1, for_seconds=-1)
 
 
-async def test_rules_and_their_state_survive_a_restart(engine: Engine, clock: FakeClock,
+async def test_rules_and_their_state_survive_a_restart(engine: Engine, clock: SecondsClock,
                                                        published: Published) -> None:
     first = MetricsService(engine, published, clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
     await first.start()

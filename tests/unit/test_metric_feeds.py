@@ -10,14 +10,7 @@ from services.events import EventSystem
 from services.host_sampler import HostSampler
 from services.metric_feeds import CumulativeFeed, DomainFeeds, collect_event_system, collect_websocket
 from services.metrics import MetricsService
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 def value(metrics: MetricsService, name: str) -> Any:
@@ -25,12 +18,12 @@ def value(metrics: MetricsService, name: str) -> Any:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SecondsClock:
+    return SecondsClock()
 
 
 @pytest.fixture
-def wired(clock: FakeClock) -> tuple[EventSystem, MetricsService, DomainFeeds]:
+def wired(clock: SecondsClock) -> tuple[EventSystem, MetricsService, DomainFeeds]:
     events = EventSystem()
     metrics = MetricsService(clock=clock)
     feeds = DomainFeeds(metrics, mesh_timeout=90, clock=clock)
@@ -67,7 +60,7 @@ async def test_truth_events(wired: tuple[EventSystem, MetricsService, DomainFeed
 
 
 async def test_mesh_events_and_node_timeout(wired: tuple[EventSystem, MetricsService, DomainFeeds],
-                                            clock: FakeClock) -> None:
+                                            clock: SecondsClock) -> None:
     events, metrics, feeds = wired
     await events.publish("mesh.node.connected", {"node_id": "n1", "latency_ms": 20})
     clock.now += 60

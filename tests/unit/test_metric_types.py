@@ -8,14 +8,7 @@ import pytest
 
 from services import metric_types
 from services.metric_types import Counter, Gauge, Histogram, MinutePoint, Rate, Timer
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 def test_counter_only_goes_up() -> None:
@@ -69,7 +62,7 @@ def test_histogram_keeps_a_bounded_reservoir_of_the_newest_observations() -> Non
 
 
 def test_rate_is_events_per_second_over_the_window() -> None:
-    clock = FakeClock()
+    clock = SecondsClock()
     rate = Rate("actions", window=10, clock=clock)
     for _ in range(10):  # 3 events a second for 10 seconds
         rate.mark(3)
@@ -86,7 +79,7 @@ def test_rate_is_events_per_second_over_the_window() -> None:
 
 
 def test_rate_tick_lets_a_quiet_rate_be_seen_falling() -> None:
-    clock = FakeClock()
+    clock = SecondsClock()
     rate = Rate("actions", window=10, clock=clock)
     rate.mark(20)
     clock.now += 30
@@ -115,7 +108,7 @@ def test_timer_measures_blocks_and_functions(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_minutes_roll_up_with_the_meaning_of_each_type() -> None:
-    clock = FakeClock(6000.0)  # the start of a minute
+    clock = SecondsClock(6000.0)  # the start of a minute
     closed: list[MinutePoint] = []
     counter = Counter("c", clock=clock, sink=closed.append)
     gauge = Gauge("g", clock=clock, sink=closed.append)

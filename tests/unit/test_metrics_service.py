@@ -10,6 +10,7 @@ from services.host_sampler import HostSample
 from services.metric_defaults import DASHBOARD_KEYS, ORIGINAL_METRICS
 from services.metric_store import MetricStore
 from services.metrics import MetricsService
+from tests.clocks import SecondsClock
 
 ORIGINAL_TYPES = {
     "system_uptime": "timer", "system_memory_usage": "gauge", "system_cpu_usage": "gauge",
@@ -23,14 +24,6 @@ ORIGINAL_TYPES = {
 }
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FakeSampler:
     def __init__(self) -> None:
         self.cpu = 12.5
@@ -40,12 +33,12 @@ class FakeSampler:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SecondsClock:
+    return SecondsClock()
 
 
 @pytest.fixture
-async def service(clock: FakeClock) -> AsyncIterator[MetricsService]:
+async def service(clock: SecondsClock) -> AsyncIterator[MetricsService]:
     metrics = MetricsService(clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
     await metrics.start()
     yield metrics
@@ -94,7 +87,7 @@ async def test_custom_metrics(service: MetricsService) -> None:
     assert service.metrics["housing_units"].get_latest_value() == 5
 
 
-async def test_custom_metrics_are_stored_and_come_back(engine: Engine, clock: FakeClock) -> None:
+async def test_custom_metrics_are_stored_and_come_back(engine: Engine, clock: SecondsClock) -> None:
     first = MetricsService(engine, clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
     await first.start()
     await first.define_metric("homes_built", "counter", "resource", "Homes built", "count")
@@ -107,7 +100,7 @@ async def test_custom_metrics_are_stored_and_come_back(engine: Engine, clock: Fa
     await second.stop()
 
 
-async def test_summary(service: MetricsService, clock: FakeClock) -> None:
+async def test_summary(service: MetricsService, clock: SecondsClock) -> None:
     for value in (10, 20, 30, 40):
         service.record_metric("api_response_time", value)
         clock.now += 1
@@ -119,7 +112,7 @@ async def test_summary(service: MetricsService, clock: FakeClock) -> None:
     assert service.get_metric_summary("no_such_metric") is None
 
 
-async def test_dashboard_payload(service: MetricsService, clock: FakeClock) -> None:
+async def test_dashboard_payload(service: MetricsService, clock: SecondsClock) -> None:
     await service.sample_host()
     service.record_metric("resources_distributed_total", 800)
     clock.now += 60
@@ -138,7 +131,7 @@ async def test_dashboard_payload(service: MetricsService, clock: FakeClock) -> N
     assert admin["active_alerts"] == [] and admin["alert_rules"] == 5
 
 
-async def test_history_windows_and_steps(service: MetricsService, clock: FakeClock) -> None:
+async def test_history_windows_and_steps(service: MetricsService, clock: SecondsClock) -> None:
     clock.now -= clock.now % 60  # start on a minute
     start = clock.now
     for minute in range(10):  # one value per 30 s: 2 n and 2 n + 1 in minute n
@@ -157,7 +150,7 @@ async def test_history_windows_and_steps(service: MetricsService, clock: FakeClo
     assert service.get_metric_history("no_such_metric", window=60) == []
 
 
-async def test_stored_history_after_a_restart_and_retention(engine: Engine, clock: FakeClock) -> None:
+async def test_stored_history_after_a_restart_and_retention(engine: Engine, clock: SecondsClock) -> None:
     clock.now -= clock.now % 60
     start = clock.now
     first = MetricsService(engine, clock=clock, retention_days=1, sampler=FakeSampler())  # type: ignore[arg-type]
@@ -186,7 +179,7 @@ async def test_stored_history_after_a_restart_and_retention(engine: Engine, cloc
     assert [p.value for p in minutes] == list(range(5, 31))
 
 
-async def test_points_recorded_before_stop_are_stored(engine: Engine, clock: FakeClock) -> None:
+async def test_points_recorded_before_stop_are_stored(engine: Engine, clock: SecondsClock) -> None:
     metrics = MetricsService(engine, clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
     await metrics.start()
     metrics.record_metric("truth_messages_sent", 1)  # still in its open minute at stop

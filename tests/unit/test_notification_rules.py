@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from services.events import Event, EventSystem
 from services.notification_rules import RULES
 from services.notifications import NotificationService
-from tests.unit.test_notifications import Accounts, Clock, Recorder
+from tests.clocks import DateClock
+from tests.unit.test_notifications import START, Accounts, Recorder
 
 
 @dataclass
@@ -28,7 +29,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.service = NotificationService(self.engine, self.accounts, self.bus, self.delivery,  # type: ignore[arg-type]
-                                           clock=Clock())
+                                           clock=DateClock(START))
 
         async def record(event: Event) -> None:
             self.published.append(event)

@@ -12,21 +12,9 @@ from sqlalchemy import Engine, func, select
 from services.events import Event, EventSystem
 from services.notification_models import NotificationReceipt, NotificationRecord
 from services.notifications import NotificationError, NotificationService
+from tests.clocks import DateClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Accounts:
@@ -55,8 +43,8 @@ class Recorder:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> DateClock:
+    return DateClock(START)
 
 
 @pytest.fixture
@@ -88,7 +76,7 @@ def published(bus: EventSystem) -> list[Event]:
 
 @pytest.fixture
 async def service(engine: Engine, accounts: Accounts, bus: EventSystem, delivery: Recorder,
-                  clock: Clock) -> AsyncIterator[NotificationService]:
+                  clock: DateClock) -> AsyncIterator[NotificationService]:
     notifications = NotificationService(engine, accounts, bus, delivery, clock=clock,  # type: ignore[arg-type]
                                         history_size=1000)
     await notifications.start()
@@ -154,7 +142,7 @@ async def test_read_and_dismissed_state_belongs_to_each_recipient(service: Notif
 
 
 async def test_newest_first_with_the_limit_applied_after_the_unread_filter(service: NotificationService,
-                                                                            clock: Clock) -> None:
+                                                                            clock: DateClock) -> None:
     ids = []
     for n in range(5):
         ids.append(await service.send_notification("alice", "info", {"message": f"n{n}"}))
@@ -293,7 +281,7 @@ async def test_system_alert_is_stored_for_admins_and_pushed_on_its_channel(servi
         await service.send_system_alert("x", "y", target_channel="")
 
 
-async def test_expiry_follows_the_injected_clock(service: NotificationService, clock: Clock, delivery: Recorder,
+async def test_expiry_follows_the_injected_clock(service: NotificationService, clock: DateClock, delivery: Recorder,
                                                  published: list[Event], engine: Engine) -> None:
     short = await service.send_notification("alice", "info", {"message": "soon gone"}, ttl_seconds=60)
     later = await service.send_notification("alice", "info", {"message": "later"},
@@ -324,7 +312,7 @@ async def test_expiry_follows_the_injected_clock(service: NotificationService, c
 
 
 async def test_history_is_pruned_to_history_size_per_user(engine: Engine, accounts: Accounts, bus: EventSystem,
-                                                          delivery: Recorder, clock: Clock) -> None:
+                                                          delivery: Recorder, clock: DateClock) -> None:
     service = NotificationService(engine, accounts, bus, delivery, clock=clock,  # type: ignore[arg-type]
                                   history_size=3)
     await service.start()
@@ -345,7 +333,7 @@ async def test_history_is_pruned_to_history_size_per_user(engine: Engine, accoun
     await service.stop()
 
 
-async def test_catch_up_since_an_id_or_a_time(service: NotificationService, clock: Clock) -> None:
+async def test_catch_up_since_an_id_or_a_time(service: NotificationService, clock: DateClock) -> None:
     first = await service.send_notification("alice", "info", {"message": "first"})
     clock.advance(seconds=10)
     await service.send_notification("alice", "info", {"message": "second"})
@@ -386,7 +374,7 @@ async def test_stats_count_by_type_priority_user_and_target(service: Notificatio
 
 
 async def test_a_durable_send_is_committed_when_it_returns_and_survives_a_restart(
-        engine: Engine, accounts: Accounts, bus: EventSystem, delivery: Recorder, clock: Clock) -> None:
+        engine: Engine, accounts: Accounts, bus: EventSystem, delivery: Recorder, clock: DateClock) -> None:
     first = NotificationService(engine, accounts, bus, delivery, clock=clock,  # type: ignore[arg-type]
                                 flush_interval=10)
     await first.start()
@@ -403,7 +391,7 @@ async def test_a_durable_send_is_committed_when_it_returns_and_survives_a_restar
 
 
 async def test_a_failing_live_push_does_not_fail_the_send(engine: Engine, accounts: Accounts, bus: EventSystem,
-                                                          clock: Clock) -> None:
+                                                          clock: DateClock) -> None:
     async def broken(channel: str, message_type: str, data: dict[str, Any]) -> None:
         raise ConnectionError("hub is down")
 

@@ -6,18 +6,11 @@ import pytest
 
 from services.ws_connection import MAX_BUFFER_BYTES, Connection, RateLimiter, Verdict
 from services.ws_protocol import ConnectionType, Outgoing
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 def test_a_burst_passes_then_frames_are_refused_and_a_flood_closes() -> None:
-    clock = Clock()
+    clock = SecondsClock(100.0)
     limiter = RateLimiter(rate=10, burst=5, clock=clock)
     assert [limiter.check() for _ in range(5)] == [Verdict.ALLOW] * 5
     assert limiter.check() is Verdict.LIMITED  # told once
@@ -26,7 +19,7 @@ def test_a_burst_passes_then_frames_are_refused_and_a_flood_closes() -> None:
 
 
 def test_tokens_come_back_at_the_rate() -> None:
-    clock = Clock()
+    clock = SecondsClock(100.0)
     limiter = RateLimiter(rate=10, burst=5, clock=clock)
     for _ in range(5):
         limiter.check()
@@ -37,7 +30,7 @@ def test_tokens_come_back_at_the_rate() -> None:
 
 
 def verdicts_at(rate: float, seconds: float) -> list[Verdict]:
-    clock = Clock()
+    clock = SecondsClock(100.0)
     limiter = RateLimiter(rate=10, burst=5, clock=clock)
     verdicts = []
     for _ in range(int(rate * seconds)):

@@ -12,14 +12,7 @@ from services.delivery import envelope
 from services.ws_history import History, MemoryHistory
 from services.ws_history_redis import RedisHistory
 from services.ws_protocol import split_envelope
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import SecondsClock
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -87,7 +80,7 @@ async def test_a_client_from_another_numbering_is_not_recovered(history: History
 
 
 async def test_memory_history_forgets_by_age() -> None:
-    clock = Clock()
+    clock = SecondsClock(1000.0)
     store = MemoryHistory(100, max_age=60, clock=clock)
     await append(store, "a", 0)
     clock.now += 30
