@@ -71,3 +71,12 @@ async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWO
     user.find(marker="password").type(password)
     user.find(marker="login").click()
     await user.should_see("Live events", retries=PATIENCE)
+
+
+async def open_admin_tab(user: User, name: str, ready_marker: str | None = None) -> None:
+    """Open /admin, switch to the tab `name` (lower case) and wait for `ready_marker` inside it."""
+    await user.open("/admin")
+    await user.should_see(marker=f"tab-{name}", retries=PATIENCE)
+    user.find(marker=f"tab-{name}").click()
+    if ready_marker:
+        await user.should_see(marker=ready_marker, retries=PATIENCE)

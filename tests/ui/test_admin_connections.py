@@ -6,8 +6,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from tests.ui.test_admin_page import open_tab
-from tests.ui.test_dashboard import log_in
+from tests.app_fixtures import log_in, open_admin_tab
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +22,7 @@ def figure(user: User, name: str) -> int:
 async def test_connections_tab_shows_live_figures(user: User, client: httpx.AsyncClient,
                                                   admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await open_tab(user, "connections")
+    await open_admin_tab(user, "connections")
     await user.should_see("No WebSocket clients are connected.")
     before = figure(user, "events_published")
     for n in range(3):

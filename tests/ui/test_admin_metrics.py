@@ -13,7 +13,8 @@ from nicegui.testing.user_interaction import UserInteraction
 from app.db import create_db_engine
 from services.metric_store import MetricStore
 from services.metric_types import MinutePoint
-from tests.ui.test_metric_cards import PATIENCE, log_in, shown
+from tests.app_fixtures import PATIENCE, log_in, open_admin_tab
+from tests.ui.test_metric_cards import shown
 
 METRICS = "/api/v1/metrics"
 
@@ -26,10 +27,7 @@ def fast_push(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def open_metrics_tab(user: User) -> None:
     await log_in(user)
-    await user.open("/admin")
-    await user.should_see(marker="tab-metrics", retries=PATIENCE)
-    user.find(marker="tab-metrics").click()
-    await user.should_see(marker="explorer-summary", retries=PATIENCE)
+    await open_admin_tab(user, "metrics", "explorer-summary")
 
 
 def choose(user: User, marker: str, label: str) -> None:

@@ -10,8 +10,7 @@ import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from tests.app_fixtures import USER_PASSWORD
-from tests.ui.test_dashboard import log_in
+from tests.app_fixtures import USER_PASSWORD, log_in, open_admin_tab
 
 PATIENCE = 100  # should_see retries (0.1 s apart): the admin page draws every tab, slower on a busy machine
 INBOX = "/api/v1/notifications"
@@ -26,10 +25,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def open_tab(user: User) -> None:
     await log_in(user)
-    await user.open("/admin")
-    await user.should_see(marker="tab-notifications", retries=PATIENCE)
-    user.find(marker="tab-notifications").click()
-    await user.should_see(marker="send-run", retries=PATIENCE)
+    await open_admin_tab(user, "notifications", "send-run")
 
 
 def element(user: User, marker: str) -> Any:

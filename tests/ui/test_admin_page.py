@@ -3,13 +3,7 @@
 import httpx
 from nicegui.testing import User
 
-from tests.app_fixtures import USER_PASSWORD, create_account
-from tests.ui.test_dashboard import log_in
-
-
-async def open_tab(user: User, name: str) -> None:
-    await user.open("/admin")
-    user.find(marker=f"tab-{name}").click()
+from tests.app_fixtures import USER_PASSWORD, create_account, log_in, open_admin_tab
 
 
 async def test_a_plain_user_is_refused(user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
@@ -24,7 +18,7 @@ async def test_a_plain_user_is_refused(user: User, client: httpx.AsyncClient, ad
 async def test_admin_publishes_an_event_and_finds_it(user: User, client: httpx.AsyncClient,
                                                     admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await open_tab(user, "events")
+    await open_admin_tab(user, "events")
     user.find(marker="publish-data").clear().type("{not json")
     user.find(marker="publish-run").click()
     await user.should_see("not valid JSON")
@@ -51,7 +45,7 @@ async def test_admin_publishes_an_event_and_finds_it(user: User, client: httpx.A
 
 async def test_bad_time_filter_is_explained(user: User) -> None:
     await log_in(user)
-    await open_tab(user, "events")
+    await open_admin_tab(user, "events")
     user.find(marker="search-since").type("yesterday")
     user.find(marker="search-run").click()
     await user.should_see("Since is not a time: yesterday")
@@ -59,7 +53,7 @@ async def test_bad_time_filter_is_explained(user: User) -> None:
 
 async def test_admin_creates_and_deactivates_an_account(user: User, client: httpx.AsyncClient) -> None:
     await log_in(user)
-    await open_tab(user, "users")
+    await open_admin_tab(user, "users")
     user.find(marker="new-username").type("bob")
     user.find(marker="new-password").type("short")
     user.find(marker="create-user").click()
@@ -80,7 +74,7 @@ async def test_admin_creates_and_deactivates_an_account(user: User, client: http
 async def test_history_shows_new_events_without_a_search(user: User, client: httpx.AsyncClient,
                                                          admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await open_tab(user, "events")
+    await open_admin_tab(user, "events")
     await user.should_see("0 of 0 events")
     response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
                                  json={"event_type": "mesh.node.connected", "data": {"node_id": "n9"}})
