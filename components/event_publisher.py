@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from nicegui import ui
 
 from services.events import EventRejected, EventSystem, EventType, EventValidationError
+
+log = logging.getLogger(__name__)
 
 
 class EventPublisher:
@@ -26,8 +29,8 @@ class EventPublisher:
             self.data = ui.textarea("Data (JSON object)", value='{"human_id": "alice", "amount": 800}') \
                 .props("outlined autogrow").classes("w-full mono").mark("publish-data")
             self.result = ui.label().classes("mono text-sm").mark("publish-result")
-            ui.button("Publish", icon="send", on_click=self.publish).props("color=primary text-color=black") \
-                .mark("publish-run")
+            self.button = ui.button("Publish", icon="send", on_click=self.publish) \
+                .props("color=primary text-color=black").mark("publish-run")
 
     async def publish(self) -> None:
         self._clear_errors()
@@ -39,6 +42,8 @@ class EventPublisher:
         if not isinstance(data, dict):
             self._error(self.data, "data must be a JSON object ({...})")
             return
+        self.result.set_text("publishing…")
+        self.button.disable()
         try:
             event = await self.events.publish(self.event_type.value or "", data, self.source.value or "admin-panel",
                                               self.correlation.value or None, user_id=self.username, durable=True)
@@ -49,6 +54,13 @@ class EventPublisher:
         except EventRejected as error:
             self.result.set_text(f"rejected: {error.reason}")
             return
+        except Exception as error:  # storage trouble: say so here; the form keeps what was typed
+            log.exception("publishing %s from the admin panel failed", self.event_type.value)
+            self.result.set_text(f"not published: {type(error).__name__}; see the server log")
+            ui.notify("Publishing failed", type="negative")
+            return
+        finally:
+            self.button.enable()
         self.result.set_text(f"published {event.type} · id {event.id}")
         ui.notify(f"Published {event.type}", type="positive")
 

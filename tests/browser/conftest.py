@@ -97,6 +97,18 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A failed browser test carries the end of its server's log, so a failure in CI can be read afterwards."""
+    report: pytest.TestReport = yield
+    server = getattr(item, "funcargs", {}).get("server")
+    if report.failed and isinstance(server, Server):
+        server.log.flush()
+        text = (server.data_dir / "server.log").read_text(errors="replace")
+        report.sections.append(("server log (last 80 lines)", "\n".join(text.splitlines()[-80:])))
+    return report
+
+
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,13 @@
 """/admin: refusal for plain users, publishing and searching events, account management."""
 
+from typing import Any
+
 import httpx
+import pytest
 from nicegui.testing import User
+from sqlalchemy.exc import OperationalError
+
+from services.events import EventSystem
 
 from tests.app_fixtures import USER_PASSWORD, create_account, log_in, open_admin_tab
 
@@ -79,3 +85,29 @@ async def test_history_shows_new_events_without_a_search(user: User, client: htt
     response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
                                  json={"event_type": "mesh.node.connected", "data": {"node_id": "n9"}})
     await user.should_see(marker=f"result-{response.json()['id']}", retries=40)
+
+
+async def test_a_publish_that_fails_in_storage_says_so_and_keeps_the_form(
+        user: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    original = EventSystem.publish
+
+    async def failing(self: EventSystem, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("durable") and args[1].get("human_id") == "disk-full":
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventSystem, "publish", failing)
+    await log_in(user)
+    await open_admin_tab(user, "events")
+    user.find(marker="publish-data").clear().type('{"human_id": "disk-full", "amount": 1}')
+    user.find(marker="publish-run").click()
+    await user.should_see("not published: OperationalError")
+    assert user.find(marker="publish-data").elements.pop().value == '{"human_id": "disk-full", "amount": 1}'
+    assert user.find(marker="publish-run").elements.pop().enabled  # ready for another try
+    assert [r.message for r in caplog.records if r.levelname == "ERROR"] == [
+        "publishing resource.distributed from the admin panel failed"]
+    caplog.clear()  # the one expected ERROR: logged with its traceback for the operator
+
+    user.find(marker="publish-data").clear().type('{"human_id": "alice", "amount": 1}')
+    user.find(marker="publish-run").click()
+    await user.should_see("published resource.distributed")
