@@ -72,7 +72,8 @@ async def test_admin_drives_the_users_view_live(server: Server, browser: Browser
     # The admin publishes an event from the Events tab; the user's live feed shows it.
     await admin.get_by_role("tab", name="Events").click()
     await expect(admin.get_by_text("Publish an event")).to_be_visible()
-    await expect(admin.get_by_text(re.compile(r"of \d+ events"))).to_be_visible()  # the panel is in and its history loaded
+    # The panel is in and its history has loaded.
+    await expect(admin.get_by_text(re.compile(r"of \d+ events"))).to_be_visible()
     human = f"human-{uuid.uuid4().hex[:6]}"  # the form's default type is resource.distributed
     await admin.get_by_label("Data (JSON object)").fill(f'{{"human_id": "{human}", "amount": 800}}')
     await admin.get_by_role("button", name="Publish").click()

@@ -8,7 +8,6 @@ from nicegui.testing import User
 from sqlalchemy.exc import OperationalError
 
 from services.events import EventSystem
-
 from tests.app_fixtures import USER_PASSWORD, create_account, log_in, open_admin_tab
 
 
