@@ -19,6 +19,7 @@ from app.wiring import FEATURES
 from services.broker import Broker, create_broker
 from services.delivery import BrokerDelivery, Delivery
 from services.events import EventSystem
+from services.leadership import Leadership, create_leadership
 from services.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class Services:
     auth: Auth
     events: EventSystem
     delivery: Delivery
+    leadership: Leadership
+    """Whether this process runs the jobs that act for the whole deployment (see app.jobs.Job.scope)."""
     notifications: Any = None
     metrics: Any = None
     websocket: Any = None
@@ -62,6 +65,7 @@ class Services:
             return
         await asyncio.to_thread(migrate, self.engine)
         await self.broker.start()
+        await self.leadership.start()
         await self.events.start()
         settings = self.settings
         self.generated_admin_password = await self.users.ensure_admin(settings.admin_username, settings.admin_password)
@@ -85,6 +89,7 @@ class Services:
             except Exception:  # one failing part must not keep the others (and the event writer) running
                 log.warning("stopping %r failed", part, exc_info=True)
         await self.events.stop()
+        await self.leadership.stop()
         await self.broker.stop()
         await asyncio.to_thread(self.engine.dispose)
 
@@ -96,7 +101,8 @@ class Services:
             database = {"status": "error", "error": str(error)[:200]}
         broker = self.broker.health()
         scheduler = describe(self.scheduler)
-        report: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler}
+        report: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler,
+                                  "leadership": self.leadership.describe()}
         for name, check in self.health_checks.items():
             try:
                 report[name] = await check()
@@ -115,7 +121,8 @@ def build_services(settings: Settings) -> Services:
     auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle)
     events = EventSystem(engine, broker)
     services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
-                        delivery=BrokerDelivery(broker))
+                        delivery=BrokerDelivery(broker),
+                        leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix))
     for feature in FEATURES:
         feature.build(services)
     return services

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -20,9 +20,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class Job:
+    """A periodic task. `process` jobs run in every process; `deployment` jobs act for the whole deployment
+    (a sweep of shared tables, alert rules, pushes that reach every process's clients) and run only in the
+    process that leads (services.leadership), so they happen once however many processes serve."""
+
     id: str
     seconds: Callable[[Services], float]
     run: Callable[[Services], Awaitable[Any]]
+    scope: Literal["process", "deployment"] = "process"
 
 
 async def prune_events(services: Services) -> int:
@@ -34,7 +39,7 @@ async def prune_events(services: Services) -> int:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("prune_events", lambda s: 3600.0, prune_events),
+    Job("prune_events", lambda s: 3600.0, prune_events, scope="deployment"),
 )
 
 
@@ -52,6 +57,8 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
 
 def _guarded(job: Job, services: Services) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        if job.scope == "deployment" and not services.leadership.leader:
+            return
         try:
             await job.run(services)
         except Exception:  # a failing job must not kill the scheduler; it runs again next interval

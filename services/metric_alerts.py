@@ -98,10 +98,24 @@ class AlertRules:
         self._clock = clock
         self._max = max_rules
         self._rules: dict[str, AlertRule] = {}
+        self._unstored: set[str] = set()  # added here and not yet seen in the store
 
     def load(self, rules: Iterable[AlertRule]) -> None:
         for rule in rules:
             self._rules[rule.id] = rule
+
+    def sync(self, stored: Iterable[AlertRule], *, take_state: bool) -> None:
+        """Follow the store, which every process writes: add rules created elsewhere, drop rules deleted elsewhere
+        (never one added here that the store has not shown yet), and with `take_state` adopt the stored state of
+        known rules too (a process that does not evaluate, or one that has just started to)."""
+        seen: set[str] = set()
+        for rule in stored:
+            seen.add(rule.id)
+            if take_state or rule.id not in self._rules:
+                self._rules[rule.id] = rule
+        self._unstored -= seen
+        for rule_id in [r for r in self._rules if r not in seen and r not in self._unstored]:
+            del self._rules[rule_id]
 
     def add(self, metric_name: str, threshold: float, condition: str = ">", severity: str = "warning",
             for_seconds: float = 0.0, cooldown_seconds: float = 300.0, rule_id: str | None = None) -> AlertRule:
@@ -120,9 +134,11 @@ class AlertRules:
         rule = AlertRule(rule_id or uuid.uuid4().hex, metric_name, condition, float(threshold), severity,
                          float(for_seconds), float(cooldown_seconds))
         self._rules[rule.id] = rule
+        self._unstored.add(rule.id)
         return rule
 
     def remove(self, rule_id: str) -> AlertRule | None:
+        self._unstored.discard(rule_id)
         return self._rules.pop(rule_id, None)
 
     def get(self, rule_id: str) -> AlertRule | None:

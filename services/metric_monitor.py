@@ -63,7 +63,9 @@ class AlertMonitor:
         return [{**rule.to_dict(), "unit": self._unit_of(rule.metric_name), "value": rule.last_value}
                 for rule in self.rules.firing()]
 
-    async def update_health(self) -> str:
+    async def update_health(self, *, announce: bool = True) -> str:
+        """Derive the health from firing rules and health checks; `announce` publishes a change (the leading
+        process does; the others only follow, so a change is announced once)."""
         report = None
         if self._health_report is not None:
             try:
@@ -75,7 +77,8 @@ class AlertMonitor:
         status = derive_health(firing, report)
         if status != self.system_health:
             previous, self.system_health = self.system_health, status
-            await self._publish_safely(EventType.SYSTEM_HEALTH_CHANGED, {"status": status, "previous": previous})
+            if announce:
+                await self._publish_safely(EventType.SYSTEM_HEALTH_CHANGED, {"status": status, "previous": previous})
         return status
 
     async def _announce(self, transition: Transition) -> None:

@@ -58,6 +58,7 @@ class MetricsService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._leading = False  # whether the last watch_alerts round evaluated (see there)
         for spec in DEFAULT_METRICS:
             self._register(spec.name, spec.type, spec.category, spec.description, spec.unit)
 
@@ -212,6 +213,21 @@ class MetricsService:
     async def evaluate_alerts(self) -> list[Transition]:
         """Advance every rule on the current values, store changes, publish fired/resolved, update the health."""
         return await self.monitor.evaluate()
+
+    async def watch_alerts(self, leading: bool) -> list[Transition]:
+        """One round of alerting in a deployment of one or more processes sharing the database.
+
+        Every process first follows the stored rules (created or deleted through any process). The leading
+        process then evaluates them and announces transitions, once for the deployment; the others adopt the
+        stored state, so their pages and REST answers show the same firing rules and health."""
+        if self._store is not None:
+            rules = await asyncio.to_thread(self._store.load_rules)
+            self.alerts.sync(rules, take_state=not (leading and self._leading))
+        self._leading = leading
+        if leading:
+            return await self.monitor.evaluate()
+        await self.monitor.update_health(announce=False)
+        return []
 
     # --- jobs ------------------------------------------------------------------------------------------------
 

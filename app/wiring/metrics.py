@@ -56,7 +56,7 @@ def build(services: Services) -> None:
         Job("metrics_push", lambda s: s.settings.metrics_push_interval, push),
         Job("metrics_alerts", lambda s: s.settings.metrics_push_interval, evaluate_alerts),
         Job("metrics_persist", lambda s: 60.0, persist),
-        Job("metrics_prune", lambda s: 3600.0, prune),
+        Job("metrics_prune", lambda s: 3600.0, prune, scope="deployment"),
     ]
 
 
@@ -145,15 +145,19 @@ async def sample(services: Services) -> None:
 
 
 async def push(services: Services) -> None:
-    """Collect the figures other services keep, then push both payloads (through the hub once it is in place)."""
+    """Collect the figures other services keep; the leading process then pushes both payloads to every process's
+    views (through the broker), so each view gets one update per interval however many processes serve."""
     metrics: MetricsService = services.metrics
     metrics.collect()
+    if not services.leadership.leader:
+        return
     await services.delivery.deliver("dashboard", "metrics_update", await metrics.get_dashboard_metrics())
     await services.delivery.deliver("admin", "admin_metrics", await metrics.get_admin_metrics())
 
 
 async def evaluate_alerts(services: Services) -> None:
-    await services.metrics.evaluate_alerts()
+    """Every process follows the stored rules; only the leading one evaluates and announces (watch_alerts)."""
+    await services.metrics.watch_alerts(services.leadership.leader)
 
 
 async def persist(services: Services) -> None:

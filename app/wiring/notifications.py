@@ -25,7 +25,8 @@ def build(services: Services) -> None:
                                         history_size=settings.notification_history_size)
     services.notifications = notifications
     services.lifecycle.append(notifications)
-    services.jobs.append(Job("notification_cleanup", lambda s: s.settings.notification_cleanup_interval, _sweep))
+    services.jobs.append(Job("notification_cleanup", lambda s: s.settings.notification_cleanup_interval, _sweep,
+                             scope="deployment"))
 
 
 def register(services: Services, live: LiveBridge, api: FastAPI) -> None:

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.redis
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     """Two processes sharing Redis, one SQLite database and one secret; each with its own data directory."""
     shared = tmp_path_factory.mktemp("ws-cluster")
-    env = {"REDIS_URL": service_url("TEST_REDIS_URL"), "DATABASE_URL": f"sqlite:///{shared / 'liberation.db'}",
-           "SECRET_KEY": secrets.token_urlsafe(32)}
+    env = {"REDIS_URL": service_url("TEST_REDIS_URL"), "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
+           "DATABASE_URL": f"sqlite:///{shared / 'liberation.db'}", "SECRET_KEY": secrets.token_urlsafe(32)}
     first = start_server(tmp_path_factory.mktemp("ws-node-1"), **env)
     try:
         second = start_server(tmp_path_factory.mktemp("ws-node-2"), **env)

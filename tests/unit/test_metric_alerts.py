@@ -217,3 +217,54 @@ def test_the_migration_seeds_the_default_host_rules(engine: Engine) -> None:
         assert {k: getattr(got, k) for k in rule} == rule
     assert {r.metric_name for r in stored.values()} == {"system_cpu_usage", "system_memory_usage",
                                                         "system_disk_usage"}
+
+
+async def test_processes_sharing_the_database_announce_each_transition_once(engine: Engine,
+                                                                           clock: SecondsClock) -> None:
+    """Two processes on one database: the leading one evaluates, the other follows what it stored."""
+    heard = {"leader": Published(), "follower": Published()}
+    leader, follower = (MetricsService(engine, heard[n], clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
+                        for n in ("leader", "follower"))
+    for process in (leader, follower):
+        await process.start()
+        process.create_custom_metric("queue_depth", "gauge", "performance", "Jobs waiting", "count")
+        process.record_metric("queue_depth", 150)
+    try:
+        # A rule created through the follower (its REST routes, say) is evaluated by the leader.
+        rule = await follower.create_alert_rule("queue_depth", 100, ">", "critical", cooldown_seconds=0)
+        for _ in range(3):
+            await leader.watch_alerts(leading=True)
+            await follower.watch_alerts(leading=False)
+            clock.now += 5
+        assert len(heard["leader"].of("metric.alert.fired")) == 1
+        assert heard["follower"].events == []  # nothing announced twice, health changes included
+        assert follower.alerts.get(rule.id).state == "firing"  # type: ignore[union-attr]
+        assert follower.system_health == leader.system_health == "critical"
+
+        # Leadership moves: the new leader carries on from the stored state instead of firing again.
+        follower.record_metric("queue_depth", 120)
+        await follower.watch_alerts(leading=True)
+        assert heard["follower"].events == []
+        follower.record_metric("queue_depth", 3)
+        await follower.watch_alerts(leading=True)
+        assert [d["rule_id"] for d in heard["follower"].of("metric.alert.resolved")] == [rule.id]
+
+        # A rule deleted through one process disappears from the other at its next round.
+        await follower.delete_alert_rule(rule.id)
+        await leader.watch_alerts(leading=False)
+        assert leader.alerts.get(rule.id) is None
+    finally:
+        await leader.stop()
+        await follower.stop()
+
+
+async def test_a_rule_added_here_survives_a_round_that_ran_before_it_was_stored(engine: Engine,
+                                                                               clock: SecondsClock) -> None:
+    service = MetricsService(engine, Published(), clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
+    await service.start()
+    try:
+        rule = service.alerts.add("system_cpu_usage", 99)  # in memory; its row is not written yet
+        await service.watch_alerts(leading=True)
+        assert service.alerts.get(rule.id) is rule
+    finally:
+        await service.stop()
