@@ -56,7 +56,7 @@ def build(services: Services) -> None:
         Job("metrics_push", lambda s: s.settings.metrics_push_interval, push),
         Job("metrics_alerts", lambda s: s.settings.metrics_push_interval, evaluate_alerts),
         Job("metrics_persist", lambda s: 60.0, persist),
-        Job("metrics_prune", lambda s: 3600.0, prune, scope="deployment"),
+        Job("metrics_prune", lambda s: 3600.0, prune),  # every process: it trims its own memory too
     ]
 
 
