@@ -8,6 +8,7 @@ request; the replacements below do the same work as plain ASGI callables.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from typing import Any
 
@@ -170,8 +171,15 @@ def replace_slow_middlewares(app: FastAPI, api: FastAPI) -> None:
 
 def build_api() -> FastAPI:
     """The FastAPI app of every REST route, with its OpenAPI documentation at /docs."""
+    options: dict[str, Any] = {}
+    if "telemetry" in inspect.signature(FastAPI).parameters:
+        # Newer FastAPI checks per request, for each app, whether OpenTelemetry is configured (several environment
+        # lookups). This app always runs inside NiceGUI's FastAPI app, which makes that check (and traces, when
+        # configured) for every request already: here it would only be paid twice.
+        options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
     api = FastAPI(title="Liberation System API", version="1.0",
-                  description="Events, notifications, metrics and the WebSocket hub of the Liberation System.")
+                  description="Events, notifications, metrics and the WebSocket hub of the Liberation System.",
+                  **options)
     add_validation_errors(api)
     return api
 

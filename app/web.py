@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,7 +26,14 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 _NICEGUI_LIFESPAN: Lifespan | None = None
 
 
-def setup(services: Services) -> LiveBridge:
+@dataclass(frozen=True, slots=True)
+class Web:
+    live: LiveBridge
+    api: FastAPI
+    """The REST app; served in front of the pages once the app has started (see replace_slow_middlewares)."""
+
+
+def setup(services: Services) -> Web:
     """Register every route and page, and run the services for as long as the app runs."""
     live = LiveBridge(services.broker)
     register_assets()
@@ -41,7 +49,7 @@ def setup(services: Services) -> LiveBridge:
     dashboard.register(services.auth, services.events, live)
     admin.register(services.auth, services.events, live)
     _run_with_app(services, live, api)
-    return live
+    return Web(live, api)
 
 
 def _run_with_app(services: Services, live: LiveBridge, api: FastAPI) -> None:

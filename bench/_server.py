@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -70,21 +71,43 @@ def app_process(core: int = 0, **env: str) -> Iterator[tuple[str, subprocess.Pop
             wait_ready(f"{url}/api/v1/ping", process)
             yield url, process
         finally:
+            process.send_signal(signal.SIGCONT)
             process.terminate()
             process.wait(10)
 
 
 @contextmanager
 def bare_server(core: int = 0) -> Iterator[str]:
+    with bare_process(core) as (url, _process):
+        yield url
+
+
+@contextmanager
+def bare_process(core: int = 0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A bare FastAPI app with the same ping route, pinned to `core`; yields its URL and process."""
     port = free_port()
     process = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", BARE_APP, str(port)])
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(f"{url}/api/v1/ping", process)
-        yield url
+        yield url, process
     finally:
+        process.send_signal(signal.SIGCONT)
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def alone(running: subprocess.Popen[bytes], *paused: subprocess.Popen[bytes]) -> Iterator[None]:  # noqa: ARG001
+    """Stop the `paused` processes (SIGSTOP) while `running` is measured, so their idle work takes no CPU from it."""
+    for process in paused:
+        process.send_signal(signal.SIGSTOP)
+    time.sleep(1.0)  # `running` may just have been resumed: let it catch up on its timers first
+    try:
+        yield
+    finally:
+        for process in paused:
+            process.send_signal(signal.SIGCONT)
 
 
 def admin_token(url: str) -> str:
