@@ -98,7 +98,7 @@ def bare_process(core: int = 0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
 
 
 @contextmanager
-def alone(running: subprocess.Popen[bytes], *paused: subprocess.Popen[bytes]) -> Iterator[None]:  # noqa: ARG001
+def alone(running: subprocess.Popen[bytes], *paused: subprocess.Popen[bytes]) -> Iterator[None]:
     """Stop the `paused` processes (SIGSTOP) while `running` is measured, so their idle work takes no CPU from it."""
     for process in paused:
         process.send_signal(signal.SIGSTOP)

@@ -20,13 +20,13 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp())
 os.environ.setdefault("ADMIN_PASSWORD", "bench-admin-password")
 
-from fastapi import FastAPI  # noqa: E402
-from nicegui import app as nicegui_app  # noqa: E402
+from fastapi import FastAPI
+from nicegui import app as nicegui_app
 
-from app.asgi import replace_slow_middlewares  # noqa: E402
-from app.container import build_services  # noqa: E402
-from app.settings import load_settings  # noqa: E402
-from app.web import setup  # noqa: E402
+from app.asgi import replace_slow_middlewares
+from app.container import build_services
+from app.settings import load_settings
+from app.web import setup
 
 SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1", "method": "GET",
          "scheme": "http", "path": "/api/v1/ping", "raw_path": b"/api/v1/ping", "query_string": b"",

@@ -2,7 +2,8 @@
 
 Server pinned to core 0, wrk to core 1. Both servers run side by side and are measured in alternation, `--rounds`
 times, because this machine's speed drifts by 20 % or more from one minute to the next: the ratio of each round
-is taken while both see the same machine. The server not being measured is paused (SIGSTOP) meanwhile. Prints the best and median of each, and the median ratio.
+is taken while both see the same machine. The server not being measured is paused (SIGSTOP) meanwhile.
+Prints the best and median of each, and the median ratio.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import IO
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -95,6 +95,13 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+async def settled(page: Page) -> None:
+    """Wait until every finite CSS animation or transition has ended (a tab panel sliding in, say): until then the
+    page has two panels at once and elements that still move."""
+    await page.wait_for_function("""() => document.getAnimations().every(
+        a => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity)""")
 
 
 @pytest.hookimpl(wrapper=True)

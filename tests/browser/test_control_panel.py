@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import ADMIN_PASSWORD, Server
+from tests.browser.conftest import ADMIN_PASSWORD, Server, settled
 
 USER_PASSWORD = "user-password-1"
 DESKTOP = {"width": 1280, "height": 900}
@@ -71,9 +71,8 @@ async def test_admin_drives_the_users_view_live(server: Server, browser: Browser
 
     # The admin publishes an event from the Events tab; the user's live feed shows it.
     await admin.get_by_role("tab", name="Events").click()
-    await expect(admin.get_by_text("Publish an event")).to_be_visible()
-    # The panel is in and its history has loaded.
-    await expect(admin.get_by_text(re.compile(r"of \d+ events"))).to_be_visible()
+    await expect(admin.get_by_text(re.compile(r"of \d+ events"))).to_be_visible()  # the panel and its history
+    await settled(admin)  # the panel has finished sliding in
     human = f"human-{uuid.uuid4().hex[:6]}"  # the form's default type is resource.distributed
     await admin.get_by_label("Data (JSON object)").fill(f'{{"human_id": "{human}", "amount": 800}}')
     await admin.get_by_role("button", name="Publish").click()
@@ -109,6 +108,7 @@ async def test_a_websocket_client_shows_in_the_connections_table(server: Server,
     await log_in(admin, server, "admin", ADMIN_PASSWORD)
     await admin.goto(f"{server.url}/admin")
     await admin.get_by_role("tab", name="Connections").click()
+    await settled(admin)
     url = server.url.replace("http", "ws") + f"/api/v1/realtime/ws?connection_type=mobile&token={token}"
     async with websockets.connect(url) as ws:
         await ws.recv()  # connection_established
