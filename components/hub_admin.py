@@ -26,12 +26,27 @@ BUS_FIGURES = ("events_published", "events_handled", "handler_failures", "events
                "history_size", "pending_writes", "events_lost")
 
 
+ROLES = {
+    "sole": "Single process: it runs every scheduled job.",
+    "leader": "This process leads: it runs the deployment's scheduled jobs (sweeps, alert rules, dashboard pushes).",
+    "follower": "This process follows: another process runs the deployment's scheduled jobs.",
+    "alone": "Redis is unreachable: this process runs the deployment's scheduled jobs on its own until it answers.",
+}
+
+
+def role_text(leadership: dict[str, Any]) -> str:
+    """What `Leadership.describe()` means for an admin."""
+    role = "sole" if leadership.get("backend") == "memory" else str(leadership.get("role"))
+    return ROLES.get(role, f"Role: {role}")
+
+
 class HubAdmin:
     """Connections table and statistics; `refresh()` redraws from the live sources (called on pushes)."""
 
     def __init__(self, stats: Callable[[], dict[str, Any]], connections: Callable[[], list[dict[str, Any]]],
-                 bus: Callable[[], dict[str, Any]]) -> None:
-        self._stats, self._connections, self._bus = stats, connections, bus
+                 bus: Callable[[], dict[str, Any]], leadership: Callable[[], dict[str, Any]]) -> None:
+        self._stats, self._connections, self._bus, self._leadership = stats, connections, bus, leadership
+        self.role = ui.label().classes("muted text-sm").mark("process-role")
         with ui.row().classes("w-full gap-4"):
             with ui.card().classes("neon-card grow"):
                 ui.label("WebSocket hub").classes("neon-subtitle text-lg")
@@ -48,6 +63,7 @@ class HubAdmin:
 
     def refresh(self) -> None:
         stats, bus = self._stats(), self._bus()
+        self.role.set_text(role_text(self._leadership()))
         for name, label in self.hub.items():
             label.set_text(f"{stats.get(name, 0):,}")
         for name, label in self.bus.items():

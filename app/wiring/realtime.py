@@ -61,7 +61,8 @@ async def _connections_panel(services: Services, live: LiveBridge) -> None:
     from components.hub_admin import HubAdmin
 
     hub = services.websocket
-    panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics)
+    panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics,
+                     services.leadership.describe)
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("type") in ("user.connected", "user.disconnected"):

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
+from components.hub_admin import role_text
 from tests.app_fixtures import log_in, open_admin_tab
 
 
@@ -24,6 +25,7 @@ async def test_connections_tab_shows_live_figures(user: User, client: httpx.Asyn
     await log_in(user)
     await open_admin_tab(user, "connections")
     await user.should_see("No WebSocket clients are connected.")
+    await user.should_see("Single process: it runs every scheduled job.")  # no Redis: nobody to share with
     before = figure(user, "events_published")
     for n in range(3):
         response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
@@ -35,3 +37,13 @@ async def test_connections_tab_shows_live_figures(user: User, client: httpx.Asyn
         await asyncio.sleep(0.1)
     assert figure(user, "events_published") >= before + 3
     assert figure(user, "total_connections") == 0
+
+
+@pytest.mark.parametrize(("described", "shown"), [
+    ({"role": "leader", "backend": "memory"}, "Single process"),
+    ({"role": "leader", "backend": "redis"}, "This process leads"),
+    ({"role": "follower", "backend": "redis"}, "another process runs"),
+    ({"role": "alone", "backend": "redis", "status": "degraded"}, "Redis is unreachable"),
+])
+def test_the_process_role_in_words(described: dict[str, str], shown: str) -> None:
+    assert shown in role_text(described)
