@@ -15,6 +15,9 @@ from services.users import Principal
 bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
+MAX_OFFSET = 1_000_000_000
+"""The largest `offset` a paged route accepts (a database integer must hold it; nobody pages further)."""
+
 ANYONE_SIGNED_IN = (Role.USER.value, Role.ADMIN.value, Role.SYSTEM.value)
 ADMIN = (Role.ADMIN.value,)
 ADMIN_OR_SYSTEM = (Role.ADMIN.value, Role.SYSTEM.value)

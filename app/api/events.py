@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, role_guard
+from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, MAX_OFFSET, role_guard
 from app.security import Auth
 from services.events import EventRejected, EventSystem, EventValidationError
 from services.models import as_utc
@@ -47,7 +47,7 @@ def router(auth: Auth, events: EventSystem) -> APIRouter:
         until: datetime | None = None,
         q: Annotated[str | None, Query(max_length=200, description="free text searched in event data")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         filters: dict[str, Any] = {"event_type": event_type, "source": source, "correlation_id": correlation_id,
                                    "since": as_utc(since) if since else None,

@@ -10,7 +10,7 @@ from nicegui import app as nicegui_app
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.deps import ADMIN, role_guard
+from app.api.deps import ADMIN, MAX_OFFSET, role_guard
 from app.security import Auth
 from services.delivery import user_channel
 from services.events import EventSystem
@@ -47,7 +47,7 @@ def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore)
     async def connections(
         _: admin,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         """Live connections of this process, oldest first."""
         return {"connections": hub.get_connections(limit, offset), "total": hub.connection_count}

@@ -51,6 +51,11 @@ async def test_history_filters(client: httpx.AsyncClient, admin_headers: dict[st
     assert future["total_count"] == 0
     bad = await client.get(HISTORY, headers=admin_headers, params={"limit": 0})
     assert bad.status_code == 422
+    # An offset no database integer holds is refused, not a 500 (found by fuzzing the OpenAPI schema).
+    huge = await client.get(HISTORY, headers=admin_headers, params={"offset": 56157717095036011675648})
+    assert huge.status_code == 422 and huge.json()["detail"][0]["loc"] == ["query", "offset"]
+    last_page = await client.get(HISTORY, headers=admin_headers, params={"offset": 1_000_000_000})
+    assert last_page.status_code == 200 and last_page.json()["events"] == []
 
 
 async def test_invalid_events_are_refused_with_a_message(client: httpx.AsyncClient,
@@ -75,6 +80,7 @@ async def test_health_reports_each_part(client: httpx.AsyncClient) -> None:
     assert body["status"] == "ok"
     assert body["database"]["status"] == "ok" and body["database"]["backend"] == "sqlite"
     assert body["broker"]["backend"] == "memory" and body["broker"]["status"] == "ok"
+    assert body["leadership"] == {"status": "ok", "role": "leader", "backend": "memory"}
     assert {j["id"] for j in body["scheduler"]["jobs"]} >= {"prune_events"}
 
 
