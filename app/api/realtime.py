@@ -81,7 +81,12 @@ def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore)
 
 
 def _check_size(data: dict[str, Any]) -> None:
-    if len(dumps(data)) > MAX_PUSH_BYTES:
+    """422 for data JSON cannot carry (an integer beyond 64 bits), 413 for data over MAX_PUSH_BYTES."""
+    try:
+        encoded = dumps(data)
+    except TypeError as error:  # orjson.JSONEncodeError is a TypeError
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"data: is not JSON-serialisable: {error}") from None
+    if len(encoded) > MAX_PUSH_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"data is over {MAX_PUSH_BYTES} bytes as JSON")
 
 

@@ -235,6 +235,19 @@ async def test_notify_reaches_only_that_users_connections(server: Server, tokens
     assert anonymous.status_code == 401
 
 
+async def test_pushes_json_cannot_carry_or_too_large_are_refused(server: Server, tokens: dict[str, str]) -> None:
+    admin = tokens["admin"]
+    for path, body in (("/api/v1/realtime/ws/notify/alice", {}), ("/api/v1/realtime/ws/broadcast",
+                                                                 {"channel": "big", "message_type": "note"})):
+        huge_number = await post(server, admin, path, {**body, "data": {"n": 10**30}})  # found by fuzzing: was a 500
+        assert huge_number.status_code == 422 and "not JSON-serialisable" in huge_number.json()["detail"]
+        too_big = await post(server, admin, path, {**body, "data": {"text": "x" * (1024 * 1024 + 1)}})
+        assert too_big.status_code == 413 and "bytes as JSON" in too_big.json()["detail"]
+    fine = await post(server, admin, "/api/v1/realtime/ws/broadcast", {"channel": "big", "message_type": "note",
+                                                                        "data": {"n": 2**63 - 1}})
+    assert fine.status_code == 200
+
+
 async def test_stats_and_connections_for_admins(server: Server, tokens: dict[str, str]) -> None:
     async with await opened(server, tokens["bob"], "mobile"):
         stats = (await get(server, tokens["admin"], "/api/v1/realtime/ws/stats")).json()
