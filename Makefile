@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
-.PHONY: run test check bench browser clean migration
+.PHONY: run test check bench fuzz browser clean migration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)  ## benchmarks that print figures (server and load pinned to dif
 	taskset -c 1 $(BIN)/python bench/metrics.py
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/startup.py
+
+fuzz: $(STAMP)  ## every REST route fuzzed from the OpenAPI schema (schemathesis): no input may give a 5xx
+	$(BIN)/python -m pip install --quiet "schemathesis>=4,<5"
+	$(BIN)/python bench/fuzz_api.py
 
 migration: $(STAMP)  ## autogenerate a migration: make migration MESSAGE="add x"
 	$(BIN)/python -m app.migrations.new_revision "$(MESSAGE)"
