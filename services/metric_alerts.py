@@ -104,18 +104,27 @@ class AlertRules:
         for rule in rules:
             self._rules[rule.id] = rule
 
-    def sync(self, stored: Iterable[AlertRule], *, take_state: bool) -> None:
-        """Follow the store, which every process writes: add rules created elsewhere, drop rules deleted elsewhere
-        (never one added here that the store has not shown yet), and with `take_state` adopt the stored state of
-        known rules too (a process that does not evaluate, or one that has just started to)."""
+    def stored_ids(self) -> frozenset[str]:
+        """Rules whose row is known to be written: take this just before reading the store for `sync`."""
+        return frozenset(self._rules.keys() - self._unstored)
+
+    def mark_stored(self, rule_id: str) -> None:
+        """The row of a rule added here has been written."""
+        self._unstored.discard(rule_id)
+
+    def sync(self, stored: Iterable[AlertRule], *, take_state: bool, known_stored: frozenset[str]) -> None:
+        """Follow the store, which every process writes: add rules created elsewhere; drop rules deleted elsewhere,
+        that is, rules in `known_stored` (written before the store was read) that the store no longer has. With
+        `take_state`, adopt the stored state of known rules too (a process that does not evaluate, or has just
+        started to)."""
         seen: set[str] = set()
         for rule in stored:
             seen.add(rule.id)
             if take_state or rule.id not in self._rules:
                 self._rules[rule.id] = rule
         self._unstored -= seen
-        for rule_id in [r for r in self._rules if r not in seen and r not in self._unstored]:
-            del self._rules[rule_id]
+        for rule_id in known_stored - seen:
+            self._rules.pop(rule_id, None)
 
     def add(self, metric_name: str, threshold: float, condition: str = ">", severity: str = "warning",
             for_seconds: float = 0.0, cooldown_seconds: float = 300.0, rule_id: str | None = None) -> AlertRule:

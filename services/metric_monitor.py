@@ -38,7 +38,7 @@ class AlertMonitor:
         transitions, changed = self.rules.evaluate(self._value_of)
         if changed and self._store is not None:
             try:
-                await asyncio.to_thread(self._store.save_rules, changed)
+                await asyncio.to_thread(self._store.save_rules, changed, insert_missing=False)
             except Exception:  # the in-memory state is right; the next change stores it again
                 log.warning("storing alert rule state failed", exc_info=True)
         for transition in transitions:

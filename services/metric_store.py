@@ -73,15 +73,16 @@ class MetricStore:
             rows = connection.execute(select(RULES).order_by(RULES.c.created_at)).mappings().all()
         return [AlertRule.from_row(dict(row)) for row in rows]
 
-    def save_rules(self, rules: Sequence[AlertRule]) -> None:
-        """Insert or update rules (their state included) in one transaction."""
+    def save_rules(self, rules: Sequence[AlertRule], *, insert_missing: bool = True) -> None:
+        """Insert or update rules (their state included) in one transaction. With `insert_missing` False only rules
+        still stored are updated: a state change must not bring back a rule another process has just deleted."""
         if not rules:
             return
         with self._lock, self._engine.begin() as connection:
             for rule in rules:
                 row = rule.to_row()
                 found = connection.execute(update(RULES).where(RULES.c.id == rule.id).values(**row))
-                if not found.rowcount:
+                if not found.rowcount and insert_missing:
                     connection.execute(insert(RULES), [row])
 
     def delete_rule(self, rule_id: str) -> bool:

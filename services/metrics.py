@@ -204,6 +204,7 @@ class MetricsService:
         rule = self.alerts.add(metric_name, threshold, condition, severity, for_seconds, cooldown_seconds)
         if self._store is not None:
             await asyncio.to_thread(self._store.save_rules, [rule])
+            self.alerts.mark_stored(rule.id)
         return rule
 
     async def delete_alert_rule(self, rule_id: str) -> bool:
@@ -221,8 +222,9 @@ class MetricsService:
         process then evaluates them and announces transitions, once for the deployment; the others adopt the
         stored state, so their pages and REST answers show the same firing rules and health."""
         if self._store is not None:
+            known_stored = self.alerts.stored_ids()
             rules = await asyncio.to_thread(self._store.load_rules)
-            self.alerts.sync(rules, take_state=not (leading and self._leading))
+            self.alerts.sync(rules, take_state=not (leading and self._leading), known_stored=known_stored)
         self._leading = leading
         if leading:
             return await self.monitor.evaluate()
@@ -298,6 +300,8 @@ class MetricsService:
     def _save_rules(self, rules: list[AlertRule]) -> None:
         if self._store is not None:
             self._store.save_rules(rules)
+            for rule in rules:  # a set discard is atomic, also from this worker thread
+                self.alerts.mark_stored(rule.id)
 
     def _spawn_or_run(self, fn: Callable[..., None], *args: Any) -> None:
         """Run blocking storage work in a worker thread when a loop is running, inline otherwise."""

@@ -268,3 +268,20 @@ async def test_a_rule_added_here_survives_a_round_that_ran_before_it_was_stored(
         assert service.alerts.get(rule.id) is rule
     finally:
         await service.stop()
+
+
+async def test_a_state_change_does_not_bring_back_a_rule_deleted_by_another_process(
+        engine: Engine, clock: SecondsClock) -> None:
+    leader = MetricsService(engine, Published(), clock=clock, sampler=FakeSampler())  # type: ignore[arg-type]
+    await leader.start()
+    try:
+        leader.create_custom_metric("queue_depth", "gauge", "performance", "Jobs waiting", "count")
+        rule = await leader.create_alert_rule("queue_depth", 100)
+        MetricStore(engine).delete_rule(rule.id)  # another process deletes it before this one syncs
+        leader.record_metric("queue_depth", 150)
+        assert [t.kind for t in await leader.evaluate_alerts()] == ["fired"]  # stores the new state...
+        assert rule.id not in {r.id for r in MetricStore(engine).load_rules()}  # ...without re-inserting the rule
+        await leader.watch_alerts(leading=True)
+        assert leader.alerts.get(rule.id) is None
+    finally:
+        await leader.stop()
