@@ -95,6 +95,11 @@ class ChannelRouter:
             replay = Replay(False, since, None)
         if conn.closed or conn not in self._recovering.get(channel, {}):
             return None
+        first = conn.first.get(channel)
+        if replay.recovered and first is not None and since + 1 < first:
+            # Already live here from `first` on: what it missed before that could only arrive after newer messages,
+            # out of order. Say it cannot be recovered (the client reloads) rather than break the order.
+            return Replay(False, replay.seq, replay.epoch)
         return replay
 
     def finish_recovery(self, conn: Connection, channel: str, since: int, replay: Replay) -> None:

@@ -184,6 +184,31 @@ async def test_recovery_joins_the_replay_and_messages_sent_meanwhile_without_gap
     await task
 
 
+async def test_recovering_a_channel_already_live_never_sends_older_after_newer(broker: MemoryBroker) -> None:
+    hub = await started(broker)
+    for n in range(1, 4):
+        await hub.deliver("truth", "event", {"n": n})
+    client, task = await connect(hub)
+    client.say(type="subscribe", channel="truth")  # live from here on, without asking for the past
+    await client.wait_for(lambda frames: any(f["type"] == "subscription_confirmed" and f["data"]["channel"] == "truth"
+                                             for f in frames))
+    for n in (4, 5):
+        await hub.deliver("truth", "event", {"n": n})
+    await client.wait_for(lambda frames: len(client.of("event")) == 2)
+
+    client.say(type="subscribe", channel="truth", since=1)  # 2 and 3 could now only come after 4 and 5
+    await client.wait_for(lambda frames: any(f["type"] == "subscription_confirmed" and f["data"]["recovered"] is False
+                                             and f["data"]["replayed"] == 0 for f in frames))  # so it reloads
+    client.say(type="subscribe", channel="truth", since=4)  # nothing older than what it has: in order, recovered
+    await client.wait_for(lambda frames: any(f["type"] == "subscription_confirmed" and f["data"].get("recovered")
+                                             and f["data"].get("seq") == 5 for f in frames))
+    await hub.deliver("truth", "event", {"n": 6})
+    await client.wait_for(lambda frames: len(client.of("event")) == 3)
+    assert [f["seq"] for f in client.of("event")] == [4, 5, 6]
+    client.inbox.put_nowait(None)
+    await task
+
+
 class ShuffledBroker(MemoryBroker):
     """Stands for Redis between two processes: holds messages and delivers them in an order the test picks."""
 
