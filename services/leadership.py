@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15.0
-RENEW_EVERY = LEASE_SECONDS / 3
 
 # Extend the lease only while it is still ours; answers 1 when extended, 0 when someone else holds it.
 _RENEW = """
