@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
-
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request, status
+from fastapi.security import HTTPBearer
 
 from app.security import Auth
 from services.models import Role
 from services.users import Principal
-
-bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 MAX_OFFSET = 1_000_000_000
 """The largest `offset` a paged route accepts (a database integer must hold it; nobody pages further)."""
@@ -23,22 +17,35 @@ ADMIN = (Role.ADMIN.value,)
 ADMIN_OR_SYSTEM = (Role.ADMIN.value, Role.SYSTEM.value)
 
 
-def role_guard(auth: Auth, roles: tuple[str, ...]) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that answers 401 without a valid token and 403 for a role outside `roles`."""
+class RoleGuard(HTTPBearer):
+    """A dependency that answers 401 without a valid token and 403 for a role outside `roles`.
 
-    async def guard(credentials: Credentials) -> Principal:
+    It is the bearer security scheme itself (so /docs offers "Authorize"), rather than a dependency on one: FastAPI
+    then resolves one dependency per request instead of two, which is measurable on small requests.
+    """
+
+    def __init__(self, auth: Auth, roles: tuple[str, ...]) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer",
+                         description="Token from POST /api/v1/auth/token")
+        self.auth = auth
+        self.roles = roles
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        credentials = await super().__call__(request)
         if credentials is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated",
                                 headers={"WWW-Authenticate": "Bearer"})
-        principal = await auth.principal_from_token(credentials.credentials)
+        principal = await self.auth.principal_from_token(credentials.credentials)
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                                 headers={"WWW-Authenticate": "Bearer"})
-        if principal.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(roles)}")
+        if principal.role not in self.roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires role: {' or '.join(self.roles)}")
         return principal
 
-    return guard
+
+def role_guard(auth: Auth, roles: tuple[str, ...]) -> RoleGuard:
+    return RoleGuard(auth, roles)
 
 
 def client_address(request: Request) -> str:
