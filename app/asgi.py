@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MACHINE_PREFIXES = ("/api/", "/metrics", "/docs", "/openapi.json", "/redoc")
+DOC_SECTIONS = ("auth", "users", "events", "notifications", "metrics", "websocket", "health")
+"""The order of the sections in /docs (the routes themselves are matched in the order app.web includes them)."""
 
 
 class PrefixRedirect:
@@ -179,7 +181,7 @@ def build_api() -> FastAPI:
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
     api = FastAPI(title="Liberation System API", version="1.0",
                   description="Events, notifications, metrics and the WebSocket hub of the Liberation System.",
-                  **options)
+                  openapi_tags=[{"name": tag} for tag in DOC_SECTIONS], **options)
     add_validation_errors(api)
     return api
 

@@ -38,12 +38,14 @@ def setup(services: Services) -> Web:
     live = LiveBridge(services.broker)
     register_assets()
     api = build_api()
+    # Routes are matched in the order they are included, walking every route of each router before it: the
+    # machine traffic (probes, publishes, sends, records) comes first, account management last.
     api.include_router(health_api.router(services.health))
-    api.include_router(auth_api.router(services.auth))
-    api.include_router(users_api.router(services.auth))
     api.include_router(events_api.router(services.auth, services.events))
     for feature in FEATURES:
         feature.register(services, live, api)
+    api.include_router(auth_api.router(services.auth))
+    api.include_router(users_api.router(services.auth))
     add_api_not_found(api)
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
