@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
-from app.db import create_db_engine, migrate, ping
+from app.db import CHECKPOINT_SECONDS, checkpoint, create_db_engine, is_sqlite_file, migrate, ping
 from app.jobs import Job, describe, start_scheduler
 from app.security import Auth, LoginThrottle
 from app.settings import Settings
@@ -123,9 +123,15 @@ def build_services(settings: Settings) -> Services:
     services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
                         delivery=BrokerDelivery(broker),
                         leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix))
+    if is_sqlite_file(engine):
+        services.jobs.append(Job("sqlite_checkpoint", lambda s: CHECKPOINT_SECONDS, _checkpoint))
     for feature in FEATURES:
         feature.build(services)
     return services
+
+
+async def _checkpoint(services: Services) -> None:
+    await asyncio.to_thread(checkpoint, services.engine)
 
 
 def _announce_admin(username: str, password: str) -> None:

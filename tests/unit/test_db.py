@@ -1,6 +1,10 @@
+from pathlib import Path
+
 from sqlalchemy import Engine, inspect
 
-from app.db import migrate, ping
+from app.container import build_services
+from app.db import SAFETY_CHECKPOINT_PAGES, checkpoint, create_db_engine, is_sqlite_file, migrate, ping
+from app.settings import load_settings
 
 
 def test_migrations_create_the_schema(engine: Engine) -> None:
@@ -8,3 +12,28 @@ def test_migrations_create_the_schema(engine: Engine) -> None:
     assert {"users", "events", "alembic_version"} <= tables
     migrate(engine)  # a second start upgrades nothing and does not fail
     assert ping(engine)["status"] == "ok"
+
+
+def test_a_sqlite_file_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path) -> None:
+    db = create_db_engine(f"sqlite:///{tmp_path / 'liberation.db'}")
+    try:
+        assert is_sqlite_file(db)
+        with db.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == SAFETY_CHECKPOINT_PAGES
+        migrate(db)  # enough pages to be worth copying
+        with db.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE filler (blob TEXT)")
+            connection.exec_driver_sql("INSERT INTO filler VALUES (?)", [("x" * 4000,) for _ in range(1500)])
+        first = checkpoint(db)
+        assert first["busy"] == 0 and first["wal_pages"] >= 1500 and first["copied"] == first["wal_pages"]
+    finally:
+        db.dispose()
+    memory = create_db_engine("sqlite://")
+    assert not is_sqlite_file(memory)
+    memory.dispose()
+
+
+def test_the_checkpoint_job_is_scheduled_only_for_a_sqlite_file(tmp_path: Path) -> None:
+    on_file = build_services(load_settings(data_dir=tmp_path, redis_url="", admin_password="admin-password-1"))
+    assert "sqlite_checkpoint" in {job.id for job in on_file.jobs}
+    on_file.engine.dispose()
