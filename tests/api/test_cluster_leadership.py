@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.api.test_ws_support import eventually, get, on, opened, post, tokens_for, until
-from tests.browser.conftest import Server, start_server, stop_server
-from tests.conftest import service_url
+from tests.api.test_ws_support import eventually, get, on, opened, post, tokens_for, two_processes, until
+from tests.browser.conftest import Server
 
 pytestmark = pytest.mark.redis
 PUSH_INTERVAL = 0.4
@@ -21,19 +18,8 @@ PUSH_INTERVAL = 0.4
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     """The first process to start leads, the second follows."""
-    shared = tmp_path_factory.mktemp("cluster")
-    env = {"REDIS_URL": service_url("TEST_REDIS_URL"), "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
-           "DATABASE_URL": f"sqlite:///{shared / 'liberation.db'}", "SECRET_KEY": secrets.token_urlsafe(32),
-           "METRICS_PUSH_INTERVAL": str(PUSH_INTERVAL)}
-    first = start_server(tmp_path_factory.mktemp("node-1"), **env)
-    try:
-        second = start_server(tmp_path_factory.mktemp("node-2"), **env)
-    except Exception:
-        stop_server(first)
-        raise
-    yield first, second
-    stop_server(second)
-    stop_server(first)
+    with two_processes(tmp_path_factory.mktemp, METRICS_PUSH_INTERVAL=str(PUSH_INTERVAL)) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")

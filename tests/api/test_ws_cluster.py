@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.api.test_ws_support import broadcast, command, drain, on, opened, post, tokens_for, until
-from tests.browser.conftest import Server, start_server, stop_server
-from tests.conftest import service_url
+from tests.api.test_ws_support import broadcast, command, drain, on, opened, post, tokens_for, two_processes, until
+from tests.browser.conftest import Server
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    """Two processes sharing Redis, one SQLite database and one secret; each with its own data directory."""
-    shared = tmp_path_factory.mktemp("ws-cluster")
-    env = {"REDIS_URL": service_url("TEST_REDIS_URL"), "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
-           "DATABASE_URL": f"sqlite:///{shared / 'liberation.db'}", "SECRET_KEY": secrets.token_urlsafe(32)}
-    first = start_server(tmp_path_factory.mktemp("ws-node-1"), **env)
-    try:
-        second = start_server(tmp_path_factory.mktemp("ws-node-2"), **env)
-    except Exception:
-        stop_server(first)
-        raise
-    yield first, second
-    stop_server(second)
-    stop_server(first)
+    """Two processes sharing Redis, one SQLite database and one secret."""
+    with two_processes(tmp_path_factory.mktemp) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,42 @@ No tests here: the name only keeps to this feature's `test_ws_*` files.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.browser.conftest import ADMIN_PASSWORD, Server
+from tests.browser.conftest import ADMIN_PASSWORD, Server, start_server, stop_server
+from tests.conftest import service_url
 
 PASSWORD = "user-password-1"
 Frame = dict[str, Any]
+
+
+@contextmanager
+def two_processes(folder: Callable[[str], Path], **env: str) -> Iterator[tuple[Server, Server]]:
+    """Two servers sharing Redis (under a prefix of their own), one SQLite database and one secret, each with its
+    own data directory; the first to start leads. `folder(name)` makes a fresh directory."""
+    shared = folder("cluster")
+    env = {"REDIS_URL": service_url("TEST_REDIS_URL"), "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:10]}",
+           "DATABASE_URL": f"sqlite:///{shared / 'liberation.db'}", "SECRET_KEY": secrets.token_urlsafe(32), **env}
+    first = start_server(folder("node-1"), **env)
+    try:
+        second = start_server(folder("node-2"), **env)
+    except Exception:
+        stop_server(first)
+        raise
+    try:
+        yield first, second
+    finally:
+        stop_server(second)
+        stop_server(first)
 
 
 def tokens_for(server: Server, *users: str, role: str = "user") -> dict[str, str]:
