@@ -58,11 +58,11 @@ async def test_a_leader_that_dies_is_replaced_once_its_lease_runs_out(
 
 
 async def test_renewal_keeps_the_lease_beyond_its_length(contenders: Callable[..., RedisLeadership]) -> None:
-    holder = contenders(lease_seconds=0.3, renew_every=0.1)
-    other = contenders(lease_seconds=0.3, renew_every=0.1)
+    holder = contenders(lease_seconds=1.0, renew_every=0.2)  # room for a renewal that runs late on a busy machine
+    other = contenders(lease_seconds=1.0, renew_every=0.2)
     await holder.start()
     await other.start()
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(1.6)
     assert (holder.leader, other.leader) == (True, False)
 
 
