@@ -66,20 +66,8 @@ def app_process(core: int = 0, **env: str) -> Iterator[tuple[str, subprocess.Pop
                      "ADMIN_PASSWORD": ADMIN_PASSWORD, "NICEGUI_STORAGE_PATH": f"{data}/nicegui", **env}
         process = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "main.py"], cwd=ROOT, env=child_env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(f"{url}/api/v1/ping", process)
+        with _serving(process, port) as url:
             yield url, process
-        finally:
-            process.send_signal(signal.SIGCONT)
-            process.terminate()
-            process.wait(10)
-
-
-@contextmanager
-def bare_server(core: int = 0) -> Iterator[str]:
-    with bare_process(core) as (url, _process):
-        yield url
 
 
 @contextmanager
@@ -87,10 +75,17 @@ def bare_process(core: int = 0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
     """A bare FastAPI app with the same ping route, pinned to `core`; yields its URL and process."""
     port = free_port()
     process = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", BARE_APP, str(port)])
+    with _serving(process, port) as url:
+        yield url, process
+
+
+@contextmanager
+def _serving(process: subprocess.Popen[bytes], port: int) -> Iterator[str]:
+    """Wait until `process` answers on `port`, yield its URL, and end it (even when paused) afterwards."""
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(f"{url}/api/v1/ping", process)
-        yield url, process
+        yield url
     finally:
         process.send_signal(signal.SIGCONT)
         process.terminate()
@@ -98,15 +93,15 @@ def bare_process(core: int = 0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
 
 
 @contextmanager
-def alone(running: subprocess.Popen[bytes], *paused: subprocess.Popen[bytes]) -> Iterator[None]:
-    """Stop the `paused` processes (SIGSTOP) while `running` is measured, so their idle work takes no CPU from it."""
-    for process in paused:
+def paused(*processes: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Stop `processes` (SIGSTOP) while another server is measured, so their idle work takes no CPU from it."""
+    for process in processes:
         process.send_signal(signal.SIGSTOP)
-    time.sleep(1.0)  # `running` may just have been resumed: let it catch up on its timers first
+    time.sleep(1.0)  # the measured server may just have been resumed: let it catch up on its timers first
     try:
         yield
     finally:
-        for process in paused:
+        for process in processes:
             process.send_signal(signal.SIGCONT)
 
 

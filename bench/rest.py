@@ -12,7 +12,7 @@ import argparse
 import json
 import statistics
 
-from _server import admin_token, alone, app_process, bare_process, wrk
+from _server import admin_token, app_process, bare_process, paused, wrk
 
 PUBLISH_LUA = """
 wrk.method = "POST"
@@ -36,9 +36,9 @@ def main() -> None:
         for target in (bare_url, url):
             wrk(f"{target}/api/v1/ping", seconds=2)  # warm-up
         for _ in range(args.rounds):
-            with alone(bare_proc, app_proc):
+            with paused(app_proc):
                 bare.append(wrk(f"{bare_url}/api/v1/ping", **run))
-            with alone(app_proc, bare_proc):
+            with paused(bare_proc):
                 ours.append(wrk(f"{url}/api/v1/ping", **run))
         body = json.dumps({"event_type": "resource.distributed", "source": "bench",
                            "data": {"human_id": "bench-human", "amount": 800}})
