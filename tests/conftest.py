@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -33,10 +34,13 @@ def _drop_everything(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A migrated, empty database: in-memory SQLite, and PostgreSQL from TEST_DATABASE_URL."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: a SQLite file as the app uses by default, and PostgreSQL from TEST_DATABASE_URL.
+
+    Not in-memory SQLite: that is one connection shared by every thread, so a service's background write and a
+    test's own query could interleave inside one transaction, which no deployment does."""
     if request.param == "sqlite":
-        db = create_db_engine("sqlite://")
+        db = create_db_engine(f"sqlite:///{tmp_path / 'test.db'}")
     else:
         from app.settings import Settings
 
@@ -50,9 +54,9 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine() -> Iterator[Engine]:
-    """A migrated in-memory SQLite database (for tests that do not need both backends)."""
-    db = create_db_engine("sqlite://")
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite file (for tests that do not need both backends)."""
+    db = create_db_engine(f"sqlite:///{tmp_path / 'test.db'}")
     migrate(db)
     yield db
     db.dispose()
