@@ -4,6 +4,9 @@ With the in-process broker there is one process, and it leads. With Redis, proce
 (`SET NX PX`, renewed by a compare-and-extend script), so exactly one process leads while Redis answers; when the
 leader stops it lets go, and when it dies another process takes over once the lease runs out.
 
+A leader also keeps its own clock on the lease: once the lease it last renewed has run out (its process stalled past
+a renewal), it stops leading at once rather than at its next renewal, when another process may already lead.
+
 If Redis cannot be reached, a process cannot know whether another one leads. It then acts on its own (fails open):
 an alert evaluated twice beats an alert never evaluated, and during such an outage pushes reach local clients only.
 """
@@ -82,13 +85,16 @@ class RedisLeadership:
         self._client: aioredis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._holds = False
+        self._held_until = 0.0  # monotonic time when the lease last taken or renewed runs out, counted from the ask
         self._reachable = True
         self._changes = 0
         self._since = time.monotonic()
 
     @property
     def leader(self) -> bool:
-        """True while this process holds the lease, or while Redis cannot be asked (see the module doc)."""
+        """True while this process holds an unexpired lease, or while Redis cannot be asked (see the module doc)."""
+        if self._holds and time.monotonic() >= self._held_until:
+            self._set(holds=False, reachable=True)  # ran out unrenewed: someone else may lead by now
         return self._holds or not self._reachable
 
     async def start(self) -> None:
@@ -110,9 +116,8 @@ class RedisLeadership:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
-            if self._holds:  # hand over at once rather than after the lease runs out
-                with contextlib.suppress(Exception):
-                    await self._client.eval(_RELEASE, 1, self.key, self.identity)
+            with contextlib.suppress(Exception):  # hand over at once rather than after the lease runs out
+                await self._client.eval(_RELEASE, 1, self.key, self.identity)  # only if it is still ours
             self._set(holds=False, reachable=True)
             await self._client.aclose()
             self._client = None
@@ -122,14 +127,13 @@ class RedisLeadership:
         assert self._client is not None, "start() first"
         from redis.exceptions import RedisError
 
+        asked = time.monotonic()  # the lease runs from no later than this, whatever the round trip took
         try:
-            if self._holds:
-                renewed = await self._client.eval(_RENEW, 1, self.key, self.identity,
-                                                  str(self.lease_ms))
-                holds = bool(renewed) or bool(await self._client.set(self.key, self.identity, nx=True,
-                                                                     px=self.lease_ms))
-            else:
-                holds = bool(await self._client.set(self.key, self.identity, nx=True, px=self.lease_ms))
+            # Extend the lease if it is still ours (also after this process stalled and stopped counting on it),
+            # else take it if it is free.
+            renewed = await self._client.eval(_RENEW, 1, self.key, self.identity, str(self.lease_ms))
+            holds = bool(renewed) or bool(await self._client.set(self.key, self.identity, nx=True,
+                                                                 px=self.lease_ms))
         except (RedisError, OSError) as exc:
             if self._reachable:
                 log.warning("leadership: Redis unreachable (%s); acting alone until it answers", exc)
@@ -137,11 +141,13 @@ class RedisLeadership:
             return self.leader
         if not self._reachable:
             log.info("leadership: Redis answers again")
+        if holds:
+            self._held_until = asked + self.lease_ms / 1000
         self._set(holds=holds, reachable=True)
         return self.leader
 
     def describe(self) -> dict[str, Any]:
-        role = "leader" if self._holds else "follower" if self._reachable else "alone"
+        role = "leader" if self.leader and self._reachable else "follower" if self._reachable else "alone"
         return {"status": "ok" if self._reachable else "degraded", "role": role, "backend": "redis",
                 "changes": self._changes, "for_seconds": round(time.monotonic() - self._since, 1)}
 
@@ -151,9 +157,9 @@ class RedisLeadership:
             await self.campaign()
 
     def _set(self, *, holds: bool, reachable: bool) -> None:
-        was = self.leader, self._holds
+        was = self._holds or not self._reachable, self._holds
         self._holds, self._reachable = holds, reachable
-        if (self.leader, self._holds) != was:
+        if (holds or not reachable, holds) != was:
             self._changes += 1
             self._since = time.monotonic()
             if holds != was[1]:

@@ -57,6 +57,27 @@ async def test_a_leader_that_dies_is_replaced_once_its_lease_runs_out(
     assert await dead.campaign() is False  # it comes back as a follower: the lease is not its own any more
 
 
+async def test_a_stalled_leader_stops_leading_when_its_lease_runs_out_not_at_its_next_renewal(
+        contenders: Callable[..., RedisLeadership]) -> None:
+    stalled = contenders(lease_seconds=0.4, renew_every=60)  # its renewal is far off, as if its loop were stuck
+    heir = contenders(lease_seconds=0.4, renew_every=60)
+    await stalled.start()
+    await heir.start()
+    await asyncio.sleep(0.5)
+    assert await heir.campaign() is True
+    assert (stalled.leader, heir.leader) == (False, True)  # never two leaders, even before the stalled one asks
+    assert stalled.describe()["role"] == "follower"
+
+
+async def test_a_leader_that_stalled_but_still_holds_the_key_renews_it(
+        contenders: Callable[..., RedisLeadership]) -> None:
+    leader = contenders(lease_seconds=0.4, renew_every=60)
+    await leader.start()
+    leader._held_until = 0  # its own clock says the lease ran out; Redis has not expired the key yet
+    assert leader.leader is False
+    assert await leader.campaign() is True  # the key is still its own: it extends it rather than waiting it out
+
+
 async def test_renewal_keeps_the_lease_beyond_its_length(contenders: Callable[..., RedisLeadership]) -> None:
     holder = contenders(lease_seconds=1.0, renew_every=0.2)  # room for a renewal that runs late on a busy machine
     other = contenders(lease_seconds=1.0, renew_every=0.2)
