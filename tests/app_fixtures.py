@@ -11,7 +11,7 @@ from nicegui.testing import User
 ADMIN = "admin"
 ADMIN_PASSWORD = "admin-password-1"
 USER_PASSWORD = "user-password-1"
-PATIENCE = 100  # should_see retries (0.1 s apart): signing in hashes a password, and pages render slowly on a busy box
+PATIENCE = 100  # tries 0.1 s apart (10 s) before a UI assertion fails: hashing and drawing are slow on a busy box
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +22,16 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def patient_assertions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`user.should_see` and `should_not_see` wait up to PATIENCE tries instead of NiceGUI's three (0.3 s): a step
+    that hashes a password or draws the admin page can take longer than that on a busy machine. A passing
+    assertion returns at its first success, so only a failure takes longer to report."""
+    for name in ("should_see", "should_not_see"):
+        method = getattr(User, name)
+        monkeypatch.setattr(method, "__kwdefaults__", {**(method.__kwdefaults__ or {}), "retries": PATIENCE})
 
 
 @pytest.fixture
@@ -66,17 +76,17 @@ async def system_headers(client: httpx.AsyncClient, admin_headers: dict[str, str
 async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
     """Sign in through /login and wait for the dashboard."""
     await user.open("/")
-    await user.should_see(marker="login", retries=PATIENCE)
+    await user.should_see(marker="login")
     user.find(marker="username").type(username)
     user.find(marker="password").type(password)
     user.find(marker="login").click()
-    await user.should_see("Live events", retries=PATIENCE)
+    await user.should_see("Live events")
 
 
 async def open_admin_tab(user: User, name: str, ready_marker: str | None = None) -> None:
     """Open /admin, switch to the tab `name` (lower case) and wait for `ready_marker` inside it."""
     await user.open("/admin")
-    await user.should_see(marker=f"tab-{name}", retries=PATIENCE)
+    await user.should_see(marker=f"tab-{name}")
     user.find(marker=f"tab-{name}").click()
     if ready_marker:
-        await user.should_see(marker=ready_marker, retries=PATIENCE)
+        await user.should_see(marker=ready_marker)

@@ -13,7 +13,7 @@ from nicegui.testing.user_interaction import UserInteraction
 from app.db import create_db_engine
 from services.metric_store import MetricStore
 from services.metric_types import MinutePoint
-from tests.app_fixtures import PATIENCE, log_in, open_admin_tab
+from tests.app_fixtures import log_in, open_admin_tab
 from tests.ui.test_metric_cards import shown
 
 METRICS = "/api/v1/metrics"
@@ -60,7 +60,7 @@ async def test_explorer_shows_a_metrics_summary_and_follows_new_values(user: Use
         await record(client, admin_headers, "queue_depth", value)
     await open_metrics_tab(user)
     choose(user, "explorer-metric", "queue_depth · performance")
-    await user.should_see("gauge · performance · unit jobs · Jobs waiting", retries=PATIENCE)
+    await user.should_see("gauge · performance · unit jobs · Jobs waiting")
     expected = {"count": "3", "min": "10 jobs", "max": "30 jobs", "mean": "20 jobs", "p50": "20 jobs",
                 "latest": "30 jobs"}
     for key, text in expected.items():
@@ -101,7 +101,7 @@ async def test_custom_metric_form_explains_errors_and_lists_the_new_metric(user:
     await open_metrics_tab(user)
     user.find(marker="metric-name").type("9lives")
     user.find(marker="metric-create").click()
-    await user.should_see("name must be letters, digits and underscores", retries=PATIENCE)
+    await user.should_see("name must be letters, digits and underscores")
     assert "error" in element(user, "metric-name").props
 
     user.find(marker="metric-name").clear().type("housing_units_built")
@@ -110,18 +110,18 @@ async def test_custom_metric_form_explains_errors_and_lists_the_new_metric(user:
     user.find(marker="metric-unit").type("count")
     user.find(marker="metric-description").type("Homes finished")
     user.find(marker="metric-create").click()
-    await user.should_see("created housing_units_built", retries=PATIENCE)
+    await user.should_see("created housing_units_built")
     assert "error" not in element(user, "metric-name").props
     stored = (await client.get(f"{METRICS}/housing_units_built", headers=admin_headers)).json()
     assert (stored["type"], stored["category"], stored["unit"]) == ("counter", "resource", "count")
     picker = element(user, "explorer-metric")
     assert picker.value == "housing_units_built"  # listed and shown at once
-    await user.should_see("counter · resource · unit count · Homes finished", retries=PATIENCE)
+    await user.should_see("counter · resource · unit count · Homes finished")
     assert "housing_units_built" in element(user, "rule-metric").options
 
     user.find(marker="metric-name").type("housing_units_built")
     user.find(marker="metric-create").click()
-    await user.should_see("metric housing_units_built already exists", retries=PATIENCE)
+    await user.should_see("metric housing_units_built already exists")
     assert "already exists" in element(user, "metric-name").props["error-message"]
 
 
@@ -131,21 +131,21 @@ async def test_alert_rule_is_created_fires_live_and_is_deleted(user: User, clien
     await open_metrics_tab(user)
     choose(user, "rule-metric", "queue_depth")
     user.find(marker="rule-create").click()
-    await user.should_see("threshold must be a number", retries=PATIENCE)
+    await user.should_see("threshold must be a number")
 
     user.find(marker="rule-threshold").type("100")
     user.find(marker="rule-for").clear().type("-5")
     user.find(marker="rule-create").click()
-    await user.should_see("for_seconds must be a finite number >= 0", retries=PATIENCE)
+    await user.should_see("for_seconds must be a finite number >= 0")
     assert "error" in element(user, "rule-for").props
 
     user.find(marker="rule-for").clear().type("0")
     choose(user, "rule-severity", "critical")
     user.find(marker="rule-create").click()
-    await user.should_see("Rule added: queue_depth > 100 (critical)", retries=PATIENCE)
+    await user.should_see("Rule added: queue_depth > 100 (critical)")
     rules = (await client.get(f"{METRICS}/alert-rules", headers=admin_headers)).json()["rules"]
     rule = next(r for r in rules if r["metric_name"] == "queue_depth")
-    await user.should_see(marker=f"rule-{rule['id']}", retries=PATIENCE)
+    await user.should_see(marker=f"rule-{rule['id']}")
     assert (rule["threshold"], rule["condition"], rule["severity"]) == (100.0, ">", "critical")
     await shown(user, f"rule-state-{rule['id']}", lambda t: t == "ok")
 
@@ -155,10 +155,10 @@ async def test_alert_rule_is_created_fires_live_and_is_deleted(user: User, clien
     await shown(user, "rule-summary", lambda t: "1 firing" in t and "system critical" in t)
 
     user.find(marker=f"rule-delete-{rule['id']}").click()
-    await user.should_see(marker="rule-confirm", retries=PATIENCE)
-    await user.should_see("It is firing now: deleting it announces it as resolved.", retries=PATIENCE)
+    await user.should_see(marker="rule-confirm")
+    await user.should_see("It is firing now: deleting it announces it as resolved.")
     user.find(marker="rule-confirm-delete").click()
-    await user.should_not_see(marker=f"rule-{rule['id']}", retries=PATIENCE)
+    await user.should_not_see(marker=f"rule-{rule['id']}")
     remaining = (await client.get(f"{METRICS}/alert-rules", headers=admin_headers)).json()["rules"]
     assert rule["id"] not in {r["id"] for r in remaining}
 
@@ -174,7 +174,7 @@ async def test_cleanup_reports_how_many_points_it_removed(user: User, app_env: P
     finally:
         engine.dispose()
     user.find(marker="metrics-prune").click()
-    await user.should_see("removed 3 stored points older than 30 days", retries=PATIENCE)
+    await user.should_see("removed 3 stored points older than 30 days")
     user.find(marker="metrics-prune").click()
-    await user.should_see("removed 0 stored points older than 30 days", retries=PATIENCE)
+    await user.should_see("removed 0 stored points older than 30 days")
 

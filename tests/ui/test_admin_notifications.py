@@ -10,9 +10,8 @@ import pytest
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from tests.app_fixtures import USER_PASSWORD, log_in, open_admin_tab
+from tests.app_fixtures import PATIENCE, USER_PASSWORD, log_in, open_admin_tab
 
-PATIENCE = 100  # should_see retries (0.1 s apart): the admin page draws every tab, slower on a busy machine
 INBOX = "/api/v1/notifications"
 
 
@@ -96,7 +95,7 @@ async def test_admin_sends_to_a_user_and_the_user_finds_it_in_their_inbox(
     user.find(marker="send-ttl").type("30")
     user.find(marker="send-run").click()
     text = await result(user, "send-result", "sent · id ")
-    await user.should_see("Notification sent: Pool update", retries=PATIENCE)
+    await user.should_see("Notification sent: Pool update")
 
     inbox = (await client.get(INBOX, headers=user_headers)).json()
     [got] = inbox["notifications"]
@@ -109,8 +108,8 @@ async def test_admin_sends_to_a_user_and_the_user_finds_it_in_their_inbox(
 
     user.find(marker="logout").click()
     await log_in(user, "alice", USER_PASSWORD)
-    await user.should_see("The housing pool opens at noon", retries=PATIENCE)
-    await user.should_see(marker=f"action-{got['id']}-view_pool", retries=PATIENCE)
+    await user.should_see("The housing pool opens at noon")
+    await user.should_see(marker=f"action-{got['id']}-view_pool")
 
 
 async def test_template_defaults_are_used_for_blank_fields_and_shown_as_placeholders(
@@ -141,7 +140,7 @@ async def test_every_bad_field_is_explained_beside_it_and_nothing_is_sent(
     pick(user, "send-expiry", "at")
     user.find(marker="send-expires-at").type("2020-01-31 18:00")
     user.find(marker="send-run").click()
-    await user.should_see("The notification was not sent: see the marked fields", retries=PATIENCE)
+    await user.should_see("The notification was not sent: see the marked fields")
     assert error_of(user, "send-user") == "no active account named 'nobody'"
     assert error_of(user, "send-priority") == "must be an integer from 1 (low) to 5 (emergency), got 7"
     assert error_of(user, "send-title") == "must not be empty"
@@ -169,7 +168,7 @@ async def test_system_alert_reaches_the_admins_and_rings_the_bell(user: User, cl
                                                                   admin_headers: dict[str, str]) -> None:
     await open_tab(user)
     user.find(marker="alert-run").click()
-    await user.should_see("The alert was not sent: see the marked fields", retries=PATIENCE)
+    await user.should_see("The alert was not sent: see the marked fields")
     assert error_of(user, "alert-title") == "must not be empty"
     assert error_of(user, "alert-message") == "must not be empty"
 
@@ -183,7 +182,7 @@ async def test_system_alert_reaches_the_admins_and_rings_the_bell(user: User, cl
     assert text == f"alert sent · id {got['id']} · priority 4 · #system"
     assert (got["title"], got["message"], got["type"], got["role"]) == (
         "Disk almost full", "93% of the data disk is used", "system_alert", "admin")
-    await user.should_see(marker="bell-badge", retries=PATIENCE)
+    await user.should_see(marker="bell-badge")
     assert element(user, "notification-bell").props["aria-label"] == "1 unread notification"
 
 
@@ -192,7 +191,7 @@ async def test_statistics_follow_sends_without_a_reload(user: User, client: http
                                                        user_headers: dict[str, str]) -> None:
     await open_tab(user)
     await stat(user, "total", "0")
-    await user.should_see("Nothing sent yet.", retries=PATIENCE)
+    await user.should_see("Nothing sent yet.")
     response = await client.post(f"{INBOX}/send", headers=admin_headers, json={
         "user_id": "alice", "notification_type": "success", "message": "Counted", "priority": 3})
     assert response.status_code == 201
@@ -200,11 +199,11 @@ async def test_statistics_follow_sends_without_a_reload(user: User, client: http
     await stat(user, "users", "1")
     await stat(user, "unread", "1")
     with user.scope(marker="stats-by-type"):
-        await user.should_see("success", retries=PATIENCE)
+        await user.should_see("success")
     with user.scope(marker="stats-by-priority"):
-        await user.should_see("3 · high", retries=PATIENCE)
+        await user.should_see("3 · high")
     with user.scope(marker="stats-recent"):
-        await user.should_see("✅ Success", retries=PATIENCE)
+        await user.should_see("✅ Success")
 
     await client.post(f"{INBOX}/{response.json()['id']}/read", headers=user_headers)
     await stat(user, "read", "1")
@@ -221,11 +220,11 @@ async def test_cleanup_reports_what_it_removed(user: User, client: httpx.AsyncCl
     response = await client.post(f"{INBOX}/send", headers=admin_headers, json={
         "role": "admin", "notification_type": "info", "message": "short-lived", "ttl_seconds": 0.2})
     assert response.status_code == 201
-    await user.should_see(marker="bell-badge", retries=PATIENCE)
+    await user.should_see(marker="bell-badge")
     await asyncio.sleep(0.3)  # real time must pass the expiry: the app's clock is the wall clock
     user.find(marker="notifications-cleanup").click()
     assert await result(user, "cleanup-result", "removed") == "removed 1 expired, pruned 1"
-    await user.should_see("Notification cleanup: removed 1 expired, pruned 1", retries=PATIENCE)
-    await user.should_not_see(marker="bell-badge", retries=PATIENCE)  # the expiry push made the bell ask again
+    await user.should_see("Notification cleanup: removed 1 expired, pruned 1")
+    await user.should_not_see(marker="bell-badge")  # the expiry push made the bell ask again
     user.find(marker="notifications-cleanup").click()
-    await user.should_see("Notification cleanup: removed 0 expired, pruned 0", retries=PATIENCE)
+    await user.should_see("Notification cleanup: removed 0 expired, pruned 0")

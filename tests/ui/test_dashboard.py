@@ -3,15 +3,15 @@
 import httpx
 from nicegui.testing import User
 
-from tests.app_fixtures import ADMIN, PATIENCE, USER_PASSWORD, create_account, log_in
+from tests.app_fixtures import ADMIN, USER_PASSWORD, create_account, log_in
 
 PUBLISH = "/api/v1/realtime/events/publish"
 
 
 async def test_pages_require_a_login(user: User) -> None:
     await user.open("/")
-    await user.should_see("Sign in", retries=PATIENCE)
-    await user.should_not_see("Live events", retries=PATIENCE)
+    await user.should_see("Sign in")
+    await user.should_not_see("Live events")
 
 
 async def test_wrong_password_is_explained(user: User) -> None:
@@ -19,21 +19,21 @@ async def test_wrong_password_is_explained(user: User) -> None:
     user.find(marker="username").type(ADMIN)
     user.find(marker="password").type("wrong-password")
     user.find(marker="login").click()
-    await user.should_see("Wrong username or password.", retries=PATIENCE)
-    await user.should_not_see("Live events", retries=PATIENCE)
+    await user.should_see("Wrong username or password.")
+    await user.should_not_see("Live events")
 
 
 async def test_published_event_appears_live(user: User, client: httpx.AsyncClient,
                                             admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await user.should_see(f"{ADMIN} · admin", retries=PATIENCE)
-    await user.should_see("No events yet.", retries=PATIENCE)
+    await user.should_see(f"{ADMIN} · admin")
+    await user.should_see("No events yet.")
     response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json={
         "event_type": "truth.message.sent", "data": {"message": "the pool is open"}, "source": "truth-net"})
     assert response.status_code == 201
-    await user.should_see(marker=f"event-{response.json()['id']}", retries=PATIENCE)
-    await user.should_see("message=the pool is open", retries=PATIENCE)
-    await user.should_not_see("No events yet.", retries=PATIENCE)
+    await user.should_see(marker=f"event-{response.json()['id']}")
+    await user.should_see("message=the pool is open")
+    await user.should_not_see("No events yet.")
 
 
 async def test_recent_events_are_listed_on_open(user: User, client: httpx.AsyncClient,
@@ -41,15 +41,15 @@ async def test_recent_events_are_listed_on_open(user: User, client: httpx.AsyncC
     await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
                       json={"event_type": "human.registered", "data": {"human_id": "dora"}})
     await log_in(user)
-    await user.should_see("human_id=dora", retries=PATIENCE)
+    await user.should_see("human_id=dora")
 
 
 async def test_logout_ends_the_session(user: User) -> None:
     await log_in(user)
     user.find(marker="logout").click()
-    await user.should_see("Sign in", retries=PATIENCE)
+    await user.should_see("Sign in")
     await user.open("/")
-    await user.should_see("Sign in", retries=PATIENCE)
+    await user.should_see("Sign in")
 
 
 async def test_channel_filter_hides_and_shows_events(user: User, client: httpx.AsyncClient,
@@ -58,20 +58,20 @@ async def test_channel_filter_hides_and_shows_events(user: User, client: httpx.A
     for body in ({"event_type": "mesh.node.connected", "data": {"node_id": "n1"}},
                  {"event_type": "human.registered", "data": {"human_id": "erin"}}):
         assert (await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json=body)).is_success
-    await user.should_see("node_id=n1", retries=PATIENCE)
-    await user.should_see("human_id=erin", retries=PATIENCE)
+    await user.should_see("node_id=n1")
+    await user.should_see("human_id=erin")
     user.find(marker="filter-mesh").click()
-    await user.should_not_see("node_id=n1", retries=PATIENCE)
-    await user.should_see("human_id=erin", retries=PATIENCE)
+    await user.should_not_see("node_id=n1")
+    await user.should_see("human_id=erin")
     await client.post(PUBLISH, headers=admin_headers,
                       json={"event_type": "mesh.node.connected", "data": {"node_id": "n2"}})
     await client.post(PUBLISH, headers=admin_headers,
                       json={"event_type": "human.registered", "data": {"human_id": "fay"}})
-    await user.should_see("human_id=fay", retries=PATIENCE)  # published after n2, so n2 has arrived by now
+    await user.should_see("human_id=fay")  # published after n2, so n2 has arrived by now
     await user.should_not_see("node_id=n2")
     user.find(marker="filter-mesh").click()
-    await user.should_see("node_id=n1", retries=PATIENCE)
-    await user.should_see("node_id=n2", retries=PATIENCE)
+    await user.should_see("node_id=n1")
+    await user.should_see("node_id=n2")
 
 
 async def publish(client: httpx.AsyncClient, headers: dict[str, str], event_type: str, **data: object) -> None:
@@ -88,7 +88,7 @@ async def test_a_user_never_sees_who_else_was_notified_or_what_others_did(
     await publish(client, admin_headers, "user.action", user_id="bob", action="stored-secret")
     await publish(client, admin_headers, "human.registered", human_id="first-public")
     await log_in(user, "alice", USER_PASSWORD)
-    await user.should_see("human_id=first-public", retries=PATIENCE)
+    await user.should_see("human_id=first-public")
     await user.should_not_see("action=stored-secret")
     await user.should_not_see("notification.sent")
     await user.should_not_see(marker="filter-users")
@@ -98,7 +98,7 @@ async def test_a_user_never_sees_who_else_was_notified_or_what_others_did(
                       json={"user_id": "bob", "notification_type": "info", "message": "for bob, live"})
     await publish(client, admin_headers, "user.action", user_id="bob", action="live-secret")
     await publish(client, admin_headers, "human.registered", human_id="later-public")
-    await user.should_see("human_id=later-public", retries=PATIENCE)  # published last: the others came before
+    await user.should_see("human_id=later-public")  # published last: the others came before
     await user.should_not_see("action=live-secret")
     await user.should_not_see("notification.sent")
     feed = user.find(marker="event-feed").elements.pop()
@@ -110,10 +110,10 @@ async def test_an_admin_sees_every_channel(user: User, client: httpx.AsyncClient
     await create_account(client, admin_headers, "bob")
     await publish(client, admin_headers, "user.action", user_id="bob", action="stored-action")
     await log_in(user)
-    await user.should_see("action=stored-action", retries=PATIENCE)
+    await user.should_see("action=stored-action")
     await client.post("/api/v1/notifications/send", headers=admin_headers,
                       json={"user_id": "bob", "notification_type": "info", "message": "for bob"})
     await publish(client, admin_headers, "user.action", user_id="bob", action="live-action")
-    await user.should_see("action=live-action", retries=PATIENCE)
-    await user.should_see("notification.sent", retries=PATIENCE)
-    await user.should_see(marker="filter-users", retries=PATIENCE)
+    await user.should_see("action=live-action")
+    await user.should_see("notification.sent")
+    await user.should_see(marker="filter-users")

@@ -10,10 +10,9 @@ from nicegui import ui
 from nicegui.testing import User
 
 from components.notification_card import expires_in, relative_time
-from tests.app_fixtures import USER_PASSWORD, create_account
+from tests.app_fixtures import PATIENCE, USER_PASSWORD, create_account
 
 SEND = "/api/v1/notifications/send"
-PATIENCE = 50  # should_see retries (0.1 s apart): the page renders in a worker round-trip or two, slower on a busy box
 
 
 async def log_in(user: User, username: str = "alice", password: str = USER_PASSWORD) -> None:
@@ -21,7 +20,7 @@ async def log_in(user: User, username: str = "alice", password: str = USER_PASSW
     user.find(marker="username").type(username)
     user.find(marker="password").type(password)
     user.find(marker="login").click()
-    await user.should_see(marker="notification-inbox", retries=PATIENCE)
+    await user.should_see(marker="notification-inbox")
 
 
 async def send(client: httpx.AsyncClient, headers: dict[str, str], **body: object) -> str:
@@ -39,19 +38,19 @@ def badge(user: User) -> str:
 async def test_a_sent_notification_appears_live_and_reading_it_drops_the_badge(
         user: User, client: httpx.AsyncClient, admin_headers: dict[str, str], user_headers: dict[str, str]) -> None:
     await log_in(user)
-    await user.should_see("No notifications.", retries=PATIENCE)
-    await user.should_not_see(marker="unread-badge", retries=PATIENCE)
+    await user.should_see("No notifications.")
+    await user.should_not_see(marker="unread-badge")
 
     sent = await send(client, admin_headers, user_id="alice", notification_type="resource_distribution",
                       data={"amount": 800})
-    await user.should_see("You received $800.00 from the Liberation System", retries=PATIENCE)
-    await user.should_see(marker=f"notification-{sent}", retries=PATIENCE)
-    await user.should_not_see("No notifications.", retries=PATIENCE)
+    await user.should_see("You received $800.00 from the Liberation System")
+    await user.should_see(marker=f"notification-{sent}")
+    await user.should_not_see("No notifications.")
     assert badge(user) == "1"
 
     user.find(marker=f"read-{sent}").click()
-    await user.should_not_see(marker="unread-badge", retries=PATIENCE)
-    await user.should_not_see(marker=f"read-{sent}", retries=PATIENCE)
+    await user.should_not_see(marker="unread-badge")
+    await user.should_not_see(marker=f"read-{sent}")
     unread = (await client.get("/api/v1/notifications", headers=user_headers)).json()["unread_count"]
     assert unread == 0
 
@@ -64,9 +63,9 @@ async def test_other_people_notifications_never_show(user: User, client: httpx.A
     await send(client, admin_headers, user_id="bob", notification_type="info", message="for bob only")
     await send(client, admin_headers, role="admin", notification_type="info", message="for admins only")
     await send(client, admin_headers, broadcast=True, notification_type="info", message="for everyone")
-    await user.should_see("for everyone", retries=PATIENCE)
-    await user.should_not_see("for bob only", retries=PATIENCE)
-    await user.should_not_see("for admins only", retries=PATIENCE)
+    await user.should_see("for everyone")
+    await user.should_not_see("for bob only")
+    await user.should_not_see("for admins only")
     assert badge(user) == "1"
 
 
@@ -76,14 +75,14 @@ async def test_stored_notifications_are_listed_on_open_newest_first(
     newer = await send(client, admin_headers, user_id="alice", notification_type="warning", message="newer")
     await client.post(f"/api/v1/notifications/{older}/read", headers=user_headers)
     await log_in(user)
-    await user.should_see("newer", retries=PATIENCE)
-    await user.should_see("older", retries=PATIENCE)
+    await user.should_see("newer")
+    await user.should_see("older")
     cards = user.find(marker="notification-list").elements.pop().default_slot.children
     [top] = user.find(marker=f"notification-{newer}").elements
     [below] = user.find(marker=f"notification-{older}").elements
     assert cards.index(top) == 0 and cards.index(below) == 1
     assert badge(user) == "1"
-    await user.should_not_see(marker=f"read-{older}", retries=PATIENCE)
+    await user.should_not_see(marker=f"read-{older}")
 
 
 async def test_dismiss_and_read_all(user: User, client: httpx.AsyncClient, admin_headers: dict[str, str],
@@ -94,11 +93,11 @@ async def test_dismiss_and_read_all(user: User, client: httpx.AsyncClient, admin
     await log_in(user)
     assert badge(user) == "3"
     user.find(marker=f"dismiss-{first}").click()
-    await user.should_not_see("first", retries=PATIENCE)
-    await user.should_see("second", retries=PATIENCE)
+    await user.should_not_see("first")
+    await user.should_see("second")
     assert badge(user) == "2"
     user.find(marker="read-all").click()
-    await user.should_not_see(marker="unread-badge", retries=PATIENCE)
+    await user.should_not_see(marker="unread-badge")
     body = (await client.get("/api/v1/notifications", headers=user_headers)).json()
     assert body["unread_count"] == 0 and body["total_count"] == 2
 
@@ -109,7 +108,7 @@ async def test_an_action_button_publishes_user_action_and_marks_read(
                       message="Confirm your housing choice", actions=[{"label": "Confirm", "action": "confirm"}])
     await log_in(user)
     user.find(marker=f"action-{sent}-confirm").click()
-    await user.should_not_see(marker="unread-badge", retries=PATIENCE)
+    await user.should_not_see(marker="unread-badge")
     history = (await client.get("/api/v1/realtime/events/history", headers=admin_headers,
                                 params={"event_type": "user.action"})).json()
     assert [e["data"] for e in history["events"]] == [
@@ -123,11 +122,11 @@ async def test_a_read_on_another_device_updates_this_page(user: User, client: ht
     await log_in(user)
     assert badge(user) == "1"
     await client.post(f"/api/v1/notifications/{sent}/read", headers=user_headers)  # e.g. from the phone app
-    await user.should_not_see(marker="unread-badge", retries=PATIENCE)
-    await user.should_not_see(marker=f"read-{sent}", retries=PATIENCE)
+    await user.should_not_see(marker="unread-badge")
+    await user.should_not_see(marker=f"read-{sent}")
     await client.delete(f"/api/v1/notifications/{sent}", headers=user_headers)
-    await user.should_not_see("elsewhere", retries=PATIENCE)
-    await user.should_see("No notifications.", retries=PATIENCE)
+    await user.should_not_see("elsewhere")
+    await user.should_see("No notifications.")
 
 
 def bell(user: User) -> tuple[str | None, str]:
@@ -178,11 +177,11 @@ async def test_the_bell_leads_to_the_inbox(user: User, client: httpx.AsyncClient
     await user.should_see("waiting for you")  # still on /
 
     await user.open("/admin")  # refused to a plain user, but the header and its bell are there
-    await user.should_see(marker="admin-refused", retries=PATIENCE)
+    await user.should_see(marker="admin-refused")
     await bell_shows(user, "1", "1 unread notification")
     user.find(marker="notification-bell").click()
-    await user.should_see("waiting for you", retries=PATIENCE)
-    await user.should_not_see(marker="admin-refused", retries=PATIENCE)
+    await user.should_see("waiting for you")
+    await user.should_not_see(marker="admin-refused")
 
 
 async def test_unread_only_shows_just_the_unread_ones(
@@ -191,21 +190,21 @@ async def test_unread_only_shows_just_the_unread_ones(
     new = await send(client, admin_headers, user_id="alice", notification_type="info", message="still new")
     await client.post(f"/api/v1/notifications/{old}/read", headers=user_headers)
     await log_in(user)
-    await user.should_see("already read", retries=PATIENCE)
+    await user.should_see("already read")
     user.find(marker="unread-only").click()
-    await user.should_not_see("already read", retries=PATIENCE)
-    await user.should_see("still new", retries=PATIENCE)
+    await user.should_not_see("already read")
+    await user.should_see("still new")
 
     user.find(marker=f"read-{new}").click()  # read in this view: it leaves the view
-    await user.should_not_see("still new", retries=PATIENCE)
-    await user.should_see("No unread notifications.", retries=PATIENCE)
+    await user.should_not_see("still new")
+    await user.should_see("No unread notifications.")
     latest = await send(client, admin_headers, user_id="alice", notification_type="info", message="just came")
-    await user.should_see(marker=f"notification-{latest}", retries=PATIENCE)
+    await user.should_see(marker=f"notification-{latest}")
 
     user.find(marker="unread-only").click()
-    await user.should_see("already read", retries=PATIENCE)
-    await user.should_see("still new", retries=PATIENCE)
-    await user.should_see("just came", retries=PATIENCE)
+    await user.should_see("already read")
+    await user.should_see("still new")
+    await user.should_see("just came")
 
 
 async def test_priority_styling_and_relative_time(user: User, client: httpx.AsyncClient,
@@ -214,7 +213,7 @@ async def test_priority_styling_and_relative_time(user: User, client: httpx.Asyn
                         message="Evacuate the east wing")
     calm = await send(client, admin_headers, user_id="alice", notification_type="info", message="calm")
     await log_in(user)
-    await user.should_see(marker=f"notification-{urgent}", retries=PATIENCE)
+    await user.should_see(marker=f"notification-{urgent}")
     [card] = user.find(marker=f"notification-{urgent}").elements
     assert {"priority-bar", "priority-5"} <= set(card.classes)  # the theme's pulsing emergency bar
     [other] = user.find(marker=f"notification-{calm}").elements
@@ -244,18 +243,18 @@ async def test_actions_do_what_they_say(user: User, client: httpx.AsyncClient, a
                        data={"amount": 800})
     await log_in(user)
     user.find(marker=f"action-{money}-acknowledge").click()
-    await user.should_see("“Thank You” recorded", retries=PATIENCE)
+    await user.should_see("“Thank You” recorded")
     user.find(marker=f"action-{money}-view_transaction").click()
-    await user.should_see(marker="details-data", retries=PATIENCE)
+    await user.should_see(marker="details-data")
     [details] = user.find(marker="notification-details").elements
     assert details.parent_slot is not None and details.parent_slot.parent.value is True  # the dialog is open
-    await user.should_see('"amount": 800', retries=PATIENCE)
+    await user.should_see('"amount": 800')
 
     link = await send(client, admin_headers, user_id="alice", notification_type="info", message="go admin",
                       actions=[{"label": "Open panel", "action": "open", "url": "/admin"}])
-    await user.should_see(marker=f"action-{link}-open", retries=PATIENCE)
+    await user.should_see(marker=f"action-{link}-open")
     user.find(marker=f"action-{link}-open").click()
-    await user.should_see(marker="admin-refused", retries=PATIENCE)  # our own page opens in place
+    await user.should_see(marker="admin-refused")  # our own page opens in place
     history = (await client.get("/api/v1/realtime/events/history", headers=admin_headers,
                                 params={"event_type": "user.action"})).json()
     assert [e["data"]["action"] for e in history["events"]] == ["open", "view_transaction", "acknowledge"]

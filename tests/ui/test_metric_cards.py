@@ -9,7 +9,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from tests.app_fixtures import PATIENCE, log_in
+from tests.app_fixtures import log_in
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def test_dashboard_shows_a_live_cpu_value_that_changes(fast_push: None, us
     await log_in(user)
     for name in ("system_cpu_usage", "system_memory_usage", "system_disk_usage", "resources_distributed_total",
                  "active_humans", "truth_messages_sent", "mesh_nodes_active", "websocket_connections"):
-        await user.should_see(marker=f"metric-{name}", retries=PATIENCE)
+        await user.should_see(marker=f"metric-{name}")
     first = await shown(user, "metric-system_cpu_usage-value", lambda t: t.endswith(" %"))
     assert 0 <= float(first.removesuffix(" %")) <= 100  # the host's own figure, sampled by the server
     for value, text in ((42.5, "42.5 %"), (61.0, "61.0 %")):
@@ -54,7 +54,7 @@ async def test_dashboard_shows_a_live_cpu_value_that_changes(fast_push: None, us
 async def test_published_events_move_the_key_metrics(fast_push: None, user: User, client: httpx.AsyncClient,
                                                      admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await user.should_see(marker="metric-resources_distributed_total", retries=PATIENCE)
+    await user.should_see(marker="metric-resources_distributed_total")
     for human in ("alice", "bob"):
         response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json={
             "event_type": "resource.distributed", "data": {"human_id": human, "amount": 800}, "source": "ledger"})
@@ -68,7 +68,7 @@ async def test_trend_arrow_and_sparkline_follow_recorded_values(fast_push: None,
                                                                client: httpx.AsyncClient,
                                                                admin_headers: dict[str, str]) -> None:
     await log_in(user)
-    await user.should_see(marker="metric-mesh_nodes_active", retries=PATIENCE)
+    await user.should_see(marker="metric-mesh_nodes_active")
     assert await shown(user, "metric-mesh_nodes_active-trend", lambda t: t == "■")
     assert "trend-stable" in _element(user, "metric-mesh_nodes_active-trend").classes
     assert "no data" in _element(user, "metric-mesh_nodes_active-spark").content
