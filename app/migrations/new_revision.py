@@ -16,6 +16,8 @@ if __name__ == "__main__":
         config.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
             number = len(list((MIGRATIONS / "versions").glob("*.py"))) + 1
-            command.revision(config, message=sys.argv[1], autogenerate=True, rev_id=f"{number:04d}")
+            command.revision(config, message=sys.argv[1], autogenerate=True, head="heads",
+                             rev_id=f"{number:04d}")  # based on every head: a merge when there are several
+    print(f'Now set SCHEMA_HEADS in app/db.py to frozenset({{"{number:04d}"}}) (tests/unit/test_db.py checks it).')
