@@ -3,15 +3,52 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect
 
 from app.container import build_services
-from app.db import SAFETY_CHECKPOINT_PAGES, checkpoint, create_db_engine, is_sqlite_file, migrate, ping
+from app.db import (
+    MIGRATIONS,
+    SAFETY_CHECKPOINT_PAGES,
+    SCHEMA_HEADS,
+    checkpoint,
+    create_db_engine,
+    is_sqlite_file,
+    migrate,
+    ping,
+    stored_revisions,
+)
 from app.settings import load_settings
 
 
 def test_migrations_create_the_schema(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"users", "events", "alembic_version"} <= tables
+    assert stored_revisions(engine) == SCHEMA_HEADS
     migrate(engine)  # a second start upgrades nothing and does not fail
     assert ping(engine)["status"] == "ok"
+
+
+def test_schema_heads_names_the_newest_migrations() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = frozenset(ScriptDirectory.from_config(config).get_heads())
+    assert heads == SCHEMA_HEADS, f"a migration was added: set SCHEMA_HEADS in app/db.py to {set(heads)}"
+
+
+def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: Path) -> None:
+    db = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        migrate(db)
+        with db.begin() as connection:  # as a database written by a release before 0003 (metrics) would be
+            for table in ("metric_points", "metric_definitions", "metric_alert_rules"):
+                connection.exec_driver_sql(f"DROP TABLE {table}")
+            connection.exec_driver_sql("DELETE FROM alembic_version WHERE version_num = '0003'")
+        assert stored_revisions(db) == {"0002"}
+        migrate(db)
+        assert stored_revisions(db) == SCHEMA_HEADS
+        assert "metric_points" in inspect(db).get_table_names()
+    finally:
+        db.dispose()
 
 
 def test_a_sqlite_file_is_checkpointed_in_the_background_not_by_commits(tmp_path: Path) -> None:
