@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 from sqlmodel import create_engine
+
+from app.settings import is_sqlite_memory
 
 log = logging.getLogger(__name__)
 
@@ -17,16 +18,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL and a busy timeout, `sqlite://` stays in memory."""
+    """An engine for `url`; SQLite files get WAL and a busy timeout. In-memory SQLite is refused (see settings)."""
     if url.startswith("sqlite"):
-        memory = url in {"sqlite://", "sqlite:///:memory:"}
-        if not memory:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if memory else None,
-        )
+        if is_sqlite_memory(url):
+            raise ValueError("in-memory SQLite is not supported: name a SQLite file")
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

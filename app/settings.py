@@ -12,6 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
+def is_sqlite_memory(url: str) -> bool:
+    """`sqlite://`, `sqlite:///:memory:` and URI forms with `mode=memory`."""
+    return url.startswith("sqlite") and (url.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in url
+                                         or "mode=memory" in url)
+
+
 class SettingsError(SystemExit):
     """Start-up stops with a message that names the offending variable."""
 
@@ -56,6 +62,10 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://", "postgres://")):
             raise ValueError("must start with sqlite:// or postgresql://")
+        if value and is_sqlite_memory(value):
+            raise ValueError("in-memory SQLite is not supported (everything would be lost at restart, and its single "
+                             "connection cannot be shared by the app's worker threads): name a file, "
+                             "sqlite:///path/to/liberation.db, or leave DATABASE_URL empty")
         return value
 
     @field_validator("redis_url")

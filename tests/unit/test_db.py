@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, inspect
 
 from app.container import build_services
@@ -65,9 +66,12 @@ def test_a_sqlite_file_is_checkpointed_in_the_background_not_by_commits(tmp_path
         assert first["busy"] == 0 and first["wal_pages"] >= 1500 and first["copied"] == first["wal_pages"]
     finally:
         db.dispose()
-    memory = create_db_engine("sqlite://")
-    assert not is_sqlite_file(memory)
-    memory.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:db?mode=memory&uri=true"])
+def test_in_memory_sqlite_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="in-memory SQLite is not supported"):
+        create_db_engine(url)
 
 
 def test_the_checkpoint_job_is_scheduled_only_for_a_sqlite_file(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ def test_environment_values_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(("variable", "value"), [
     ("PORT", "eighty"), ("PORT", "70000"), ("WS_PING_INTERVAL", "0"), ("DATABASE_URL", "mysql://x"),
-    ("REDIS_URL", "http://x"), ("NOTIFICATION_HISTORY_SIZE", "-1"), ("REDIS_PREFIX", "has space"),
+    ("DATABASE_URL", "sqlite://"), ("DATABASE_URL", "sqlite:///:memory:"), ("REDIS_URL", "http://x"),
+    ("NOTIFICATION_HISTORY_SIZE", "-1"), ("REDIS_PREFIX", "has space"),
 ])
 def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
