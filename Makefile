@@ -1,21 +1,21 @@
-# Two commands matter: `make run` and `make test`. Everything installs into .venv on first use.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-CHROMIUM ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
+# Two commands matter: `make run` and `make test`. Every target installs exactly what uv.lock says into .venv
+# (uv sync --frozen, with the extras that target needs); uv itself lives in a small bootstrap venv, .tools/.
+PYTHON     ?= python3
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+BIN        := .venv/bin
+SYNC       := $(UV) sync --frozen --quiet
+CHROMIUM   ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
-.PHONY: run test check bench fuzz browser clean migration
+.PHONY: run test check lock-check upgrade bench fuzz browser clean migration
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
-	@touch $(STAMP)
-
-run: $(STAMP)  ## start the app at http://$${HOST:-127.0.0.1}:$${PORT:-8000}
+run: | $(UV)  ## runtime dependencies only; start the app at http://$${HOST:-127.0.0.1}:$${PORT:-8000}
+	$(SYNC)
 	$(BIN)/python main.py
 
 browser:  ## Chromium for the browser tests (Debian's package; Playwright drives it via executable_path)
@@ -25,25 +25,36 @@ browser:  ## Chromium for the browser tests (Debian's package; Playwright drives
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(STAMP) browser  ## the whole suite
+test: browser | $(UV)  ## the whole suite
+	$(SYNC) --extra test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-check: $(STAMP)  ## lint and types
+lock-check: | $(UV)  ## fail when uv.lock does not match pyproject.toml
+	$(UV) lock --check
+
+upgrade: | $(UV)  ## move the lock to the newest versions the bounds allow, then run the whole suite
+	$(UV) lock --upgrade
+	$(MAKE) test
+
+check: | $(UV)  ## lint and types
+	$(SYNC) --extra test --extra dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy app services components theme main.py
 
-bench: $(STAMP)  ## benchmarks that print figures (server and load pinned to different cores)
+bench: | $(UV)  ## benchmarks that print figures (server and load pinned to different cores)
+	$(SYNC) --extra test
 	taskset -c 1 $(BIN)/python bench/events.py
 	taskset -c 1 $(BIN)/python bench/metrics.py
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/startup.py
 
-fuzz: $(STAMP)  ## every REST route fuzzed from the OpenAPI schema (schemathesis): no input may give a 5xx
-	$(BIN)/python -m pip install --quiet "schemathesis>=4,<5"
+fuzz: | $(UV)  ## every REST route fuzzed from the OpenAPI schema (schemathesis): no input may give a 5xx
+	$(SYNC) --extra test --extra fuzz
 	$(BIN)/python bench/fuzz_api.py
 
-migration: $(STAMP)  ## autogenerate a migration: make migration MESSAGE="add x"
+migration: | $(UV)  ## autogenerate a migration: make migration MESSAGE="add x"
+	$(SYNC)
 	$(BIN)/python -m app.migrations.new_revision "$(MESSAGE)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Property-based fuzzing of every REST route from the OpenAPI schema: no input may produce a 5xx.
 
-`make fuzz` installs schemathesis (not a project dependency) and runs this against a fresh server, signed in as
+`make fuzz` installs schemathesis (the `fuzz` extra) and runs this against a fresh server, signed in as
 admin so the generated requests reach the handlers rather than stopping at 401. Prints schemathesis's summary;
 exits non-zero when a server error was found.
 """
@@ -24,7 +24,7 @@ def main() -> None:
     args = parser.parse_args()
     schemathesis = shutil.which("schemathesis", path=str(BIN)) or shutil.which("schemathesis")
     if schemathesis is None:
-        sys.exit("schemathesis is needed: make fuzz installs it")
+        sys.exit("schemathesis is needed: make fuzz installs it (the fuzz extra)")
     # Generous login limits: the fuzzer tries many wrong passwords on purpose.
     with app_server(core=0, LOGIN_MAX_FAILURES="1000000") as url:
         token = admin_token(url)

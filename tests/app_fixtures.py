@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from nicegui import app as nicegui_app
+from nicegui.app.app import State
 from nicegui.testing import User
+from nicegui.testing.general_fixtures import get_path_to_main_file
+from nicegui.testing.user_simulation import user_simulation
 
 ADMIN = "admin"
 ADMIN_PASSWORD = "admin-password-1"
@@ -32,6 +38,35 @@ def patient_assertions(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("should_see", "should_not_see"):
         method = getattr(User, name)
         monkeypatch.setattr(method, "__kwdefaults__", {**(method.__kwdefaults__ or {}), "retries": PATIENCE})
+
+
+def forget_a_failed_start() -> None:
+    """Mark NiceGUI as stopped. A start-up that raises inside NiceGUI's lifespan never reaches its shutdown, so
+    NiceGUI would count as started for the rest of the session and refuse the startup handlers of every later run
+    of main.py ("NiceGUI has already been started"): one failure would become dozens of errors."""
+    nicegui_app._state = State.STOPPED  # noqa: SLF001  (NiceGUI offers no public reset of its run state)
+
+
+@asynccontextmanager
+async def app_user(main_file: Path) -> AsyncIterator[User]:
+    """NiceGUI's user simulation of main.py, starting from a clean app and leaving one behind whatever happens."""
+    forget_a_failed_start()
+    try:
+        async with user_simulation(main_file=main_file) as simulated:
+            yield simulated
+    finally:
+        forget_a_failed_start()
+
+
+@pytest.fixture
+async def user(caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> AsyncIterator[User]:
+    """NiceGUI's `user` fixture (same checks: no ERROR log during the test), isolated from earlier failed starts."""
+    main_file = get_path_to_main_file(request)
+    assert main_file is not None
+    async with app_user(main_file) as simulated:
+        yield simulated
+        if any(record.levelname == "ERROR" for record in caplog.get_records("call")):
+            pytest.fail("There were unexpected ERROR logs.", pytrace=False)
 
 
 @pytest.fixture
