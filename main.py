@@ -31,7 +31,7 @@ if __name__ in {"__main__", "__mp_main__"}:
         # A phone on a flaky network, or a busy browser, may miss heartbeats for a few seconds; keep its page state
         # that long instead of forcing a reload.
         reconnect_timeout=10,
-        # Raw WebSocket hub (services/websocket.py): no per-connection compressor (it costs far more memory than
+        # Raw WebSocket hub (services/hub/hub.py): no per-connection compressor (it costs far more memory than
         # small JSON frames save), keepalive pings by the server at WS_PING_INTERVAL with as long for the pong,
         # room above WS_MAX_MESSAGE_BYTES so oversized frames get an error frame instead of a hard close, and a
         # listen backlog deep enough for thousands of clients reconnecting at once.

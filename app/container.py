@@ -19,7 +19,10 @@ from app.wiring import FEATURES
 from services.broker import Broker, create_broker
 from services.delivery import BrokerDelivery, Delivery
 from services.events import EventSystem
+from services.hub import WebSocketHub
 from services.leadership import Leadership, create_leadership
+from services.metrics import MetricsService
+from services.notifications import NotificationService
 from services.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -46,9 +49,10 @@ class Services:
     delivery: Delivery
     leadership: Leadership
     """Whether this process runs the jobs that act for the whole deployment (see app.jobs.Job.scope)."""
-    notifications: Any = None
-    metrics: Any = None
-    websocket: Any = None
+    # Built by the features (app.wiring) right after the container, before anything reads them.
+    websocket: WebSocketHub = field(init=False)
+    notifications: NotificationService = field(init=False)
+    metrics: MetricsService = field(init=False)
     jobs: list[Job] = field(default_factory=list)
     """Periodic jobs added by features, scheduled beside app.jobs.JOBS."""
     lifecycle: list[Lifecycle] = field(default_factory=list)

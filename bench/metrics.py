@@ -18,10 +18,8 @@ import prometheus_client as prom
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services import host_sampler
-from services.host_sampler import HostSampler
-from services.metric_prometheus import PrometheusExport
-from services.metrics import MetricsService
+from services.metrics import HostSampler, MetricsService, PrometheusExport
+from services.metrics import host as host_sampler
 
 N = 2_000_000
 ROUNDS = 3

@@ -33,8 +33,8 @@ from services.broker import create_broker
 from services.delivery import BrokerDelivery
 from services.events import EventSystem
 from services.models import User, utcnow
-from services.notification_models import NotificationReceipt, NotificationRecord
 from services.notifications import NotificationService
+from services.notifications.models import NotificationReceipt, NotificationRecord
 from services.users import UserStore
 
 SEND_LUA = """

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from services.broker import Broker
-from services.event_types import new_event_id
+from services.events.types import new_event_id
 from services.models import utcnow
 
 

@@ -101,8 +101,8 @@ class RedisLeadership:
         if self._task is not None:
             return
         import redis.asyncio as aioredis  # here, so a memory-only deployment never loads the redis client
-        from redis.backoff import NoBackoff
         from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         self._client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0, socket_timeout=2.0,
                                                retry=Retry(NoBackoff(), 0))

@@ -44,7 +44,7 @@ def forget_a_failed_start() -> None:
     """Mark NiceGUI as stopped. A start-up that raises inside NiceGUI's lifespan never reaches its shutdown, so
     NiceGUI would count as started for the rest of the session and refuse the startup handlers of every later run
     of main.py ("NiceGUI has already been started"): one failure would become dozens of errors."""
-    nicegui_app._state = State.STOPPED  # noqa: SLF001  (NiceGUI offers no public reset of its run state)
+    nicegui_app._state = State.STOPPED
 
 
 @asynccontextmanager

@@ -8,10 +8,15 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, ANYONE_SIGNED_IN, role_guard
 from app.security import Auth
-from services.metric_alerts import AlertRuleError
-from services.metric_prometheus import CONTENT_TYPE_LATEST, PrometheusExport
-from services.metric_types import Counter, Rate
-from services.metrics import MetricError, MetricsService
+from services.metrics import (
+    CONTENT_TYPE_LATEST,
+    AlertRuleError,
+    Counter,
+    MetricError,
+    MetricsService,
+    PrometheusExport,
+    Rate,
+)
 from services.users import Principal
 
 MetricTypeName = Literal["counter", "gauge", "histogram", "timer", "rate"]

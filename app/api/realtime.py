@@ -14,10 +14,8 @@ from app.api.deps import ADMIN, MAX_OFFSET, role_guard
 from app.security import Auth
 from services.delivery import user_channel
 from services.events import EventSystem
+from services.hub import CHANNEL_NAME, Transport, WebSocketHub, dumps
 from services.users import Principal, UserStore
-from services.websocket import WebSocketHub
-from services.ws_connection import Transport
-from services.ws_protocol import CHANNEL_NAME, dumps
 
 WS_PATH = "/api/v1/realtime/ws"
 MAX_PUSH_BYTES = 1024 * 1024
@@ -136,7 +134,7 @@ class _Socket:
         self._send = send
         self._closed = False
         # Uvicorn hands its protocol's bound `receive` to the app, and no layer wraps it before this one, so its owner
-        # is the protocol, whose transport accepts whole pre-encoded frames (see services/ws_connection.py).
+        # is the protocol, whose transport accepts whole pre-encoded frames (see services/hub/connection.py).
         self._protocol = getattr(receive, "__self__", None)
         transport = getattr(self._protocol, "transport", None)
         self.transport: Transport | None = transport if _is_transport(transport) else None

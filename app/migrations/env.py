@@ -8,10 +8,10 @@ from sqlmodel import SQLModel
 
 import services
 
-# Every table module registers itself on SQLModel.metadata: services/models.py and services/*_models.py.
-for module in pkgutil.iter_modules(services.__path__):
-    if module.name == "models" or module.name.endswith("_models"):
-        importlib.import_module(f"services.{module.name}")
+# Every table module registers itself on SQLModel.metadata: services/models.py and each feature's models.py.
+for module in pkgutil.walk_packages(services.__path__, prefix="services."):
+    if module.name.rsplit(".", 1)[-1] == "models":
+        importlib.import_module(module.name)
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)

@@ -8,9 +8,9 @@ from nicegui import ui
 from app.live import AdminPanel, LiveBridge
 from app.pages.session import log_out, signed_in, to_login
 from app.security import Auth
-from components.event_publisher import EventPublisher
-from components.event_search import EventSearch
-from components.user_admin import UserAdmin
+from components.admin.users import UserAdmin
+from components.events.publisher import EventPublisher
+from components.events.search import EventSearch
 from services.events import EventSystem
 from services.users import Principal
 from theme import frame

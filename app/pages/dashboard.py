@@ -10,7 +10,7 @@ from nicegui import ui
 from app.live import LiveBridge
 from app.pages.session import log_out, signed_in, to_login
 from app.security import Auth
-from components.event_feed import PRIVATE_CHANNELS, EventFeed
+from components.events.feed import PRIVATE_CHANNELS, EventFeed
 from services.events import EventSystem, channel_for
 from theme import frame
 

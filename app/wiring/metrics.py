@@ -13,15 +13,21 @@ from app.api import metrics as metrics_api
 from app.jobs import Job
 from app.live import AdminPanel
 from app.metrics_hooks import ApiTiming, watch_queries
-from components.alert_rules_panel import AlertRulesPanel
-from components.metric_card import SPARK_WINDOW, MetricPanel, epoch
-from components.metric_cleanup import MetricCleanup
-from components.metric_form import CustomMetricForm
-from components.metrics_explorer import MetricsExplorer
-from services.event_types import EventType
-from services.metric_defaults import DASHBOARD_KEYS, SYSTEM_KEYS
-from services.metric_feeds import CumulativeFeed, DomainFeeds, collect_event_system, collect_websocket
-from services.metrics import MetricsService
+from components.metrics.alert_rules import AlertRulesPanel
+from components.metrics.card import SPARK_WINDOW, MetricPanel, epoch
+from components.metrics.cleanup import MetricCleanup
+from components.metrics.custom_form import CustomMetricForm
+from components.metrics.explorer import MetricsExplorer
+from services.events import EventType
+from services.metrics import (
+    DASHBOARD_KEYS,
+    SYSTEM_KEYS,
+    CumulativeFeed,
+    DomainFeeds,
+    MetricsService,
+    collect_event_system,
+    collect_websocket,
+)
 from services.users import Principal
 
 if TYPE_CHECKING:

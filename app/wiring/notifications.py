@@ -47,7 +47,7 @@ def _channels(live: LiveBridge, principal: Principal) -> tuple[UiEvent[dict[str,
 
 
 def _inbox_section(notifications: NotificationService, live: LiveBridge) -> Section:
-    from components.notification_inbox import notification_inbox
+    from components.notifications.inbox import notification_inbox
 
     async def section(principal: Principal) -> None:
         await notification_inbox(notifications, principal.username, principal.role, _channels(live, principal))
@@ -56,7 +56,7 @@ def _inbox_section(notifications: NotificationService, live: LiveBridge) -> Sect
 
 
 def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
-    from components.notification_bell import notification_bell
+    from components.notifications.bell import notification_bell
 
     async def item(principal: Principal) -> None:
         await notification_bell(notifications, principal.username, principal.role, _channels(live, principal))
@@ -65,7 +65,7 @@ def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
 
 
 def _admin_panel(services: Services, live: LiveBridge) -> Section:
-    from components.notification_admin import notification_admin
+    from components.notifications.admin import notification_admin
 
     async def account_active(username: str) -> bool:
         # Uncached, unlike the REST route's token lookup: an account made a moment ago in the Users tab counts.

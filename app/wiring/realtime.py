@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.jobs import Job
 from app.live import AdminPanel
-from services import websocket
-from services.websocket import HubConfig, WebSocketHub
-from services.ws_history import History, MemoryHistory
+from services.hub import History, HubConfig, MemoryHistory, WebSocketHub
+from services.hub import hub as websocket
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -22,7 +21,7 @@ def build(services: Services) -> None:
     settings = services.settings
     history: History
     if settings.broker_url.startswith(("redis://", "rediss://")):
-        from services.ws_history_redis import RedisHistory  # only Redis deployments load the client
+        from services.hub.redis_history import RedisHistory  # only Redis deployments load the client
 
         history = RedisHistory(settings.broker_url, settings.ws_history_size, settings.ws_history_seconds,
                                prefix=settings.redis_prefix)
@@ -58,7 +57,7 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
 
 async def _connections_panel(services: Services, live: LiveBridge) -> None:
     """Connections table and hub/bus figures, redrawn when clients come and go and on every admin metrics push."""
-    from components.hub_admin import HubAdmin
+    from components.admin.connections import HubAdmin
 
     hub = services.websocket
     panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics,

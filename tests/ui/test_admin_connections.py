@@ -6,7 +6,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from components.hub_admin import role_text
+from components.admin.connections import role_text
 from tests.app_fixtures import log_in, open_admin_tab
 
 

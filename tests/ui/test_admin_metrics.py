@@ -11,8 +11,8 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from app.db import create_db_engine
-from services.metric_store import MetricStore
-from services.metric_types import MinutePoint
+from services.metrics import MetricStore
+from services.metrics.types import MinutePoint
 from tests.app_fixtures import log_in, open_admin_tab
 from tests.ui.test_metric_cards import shown
 

@@ -9,7 +9,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
-from components.notification_card import expires_in, relative_time
+from components.notifications.card import expires_in, relative_time
 from tests.app_fixtures import PATIENCE, USER_PASSWORD, create_account
 
 SEND = "/api/v1/notifications/send"

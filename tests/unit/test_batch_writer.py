@@ -9,9 +9,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.batch_writer import BatchWriter
-from services.notification_models import NotificationRecord
-from services.notification_store import NotificationStore
-from services.notification_types import Notification, new_notification_id
+from services.notifications.models import NotificationRecord
+from services.notifications.store import NotificationStore
+from services.notifications.types import Notification, new_notification_id
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

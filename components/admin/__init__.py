@@ -1,0 +1,1 @@
+"""Admin-only widgets: accounts and live connections."""

@@ -1,0 +1,1 @@
+"""Widgets every feature uses: a JSON view and a sparkline."""

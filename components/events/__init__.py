@@ -1,0 +1,1 @@
+"""Event widgets: the live feed, the history search and the publisher."""

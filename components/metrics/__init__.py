@@ -1,0 +1,1 @@
+"""Metric widgets: live cards, the explorer, custom metrics, alert rules and retention for admins."""

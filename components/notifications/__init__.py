@@ -1,0 +1,1 @@
+"""Notification widgets: the inbox and its cards, the bell, and the admin send form and statistics."""

@@ -1,0 +1,338 @@
+"""The Notifications tab of /admin: send a notification, send a system alert, live statistics, cleanup now."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from nicegui import Event as UiEvent
+from nicegui import ui
+
+from components.notifications.stats import PRIORITIES, STATS_THROTTLE, Cleanup, NotificationStats
+from services.models import Role
+from services.notifications import (
+    ALERT_LEVELS,
+    MAX_ACTIONS,
+    TEMPLATES,
+    NotificationError,
+    NotificationType,
+    check_text,
+    field_errors,
+    render_template,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ["system", "truth", "mesh", "resources", "communities", "dashboard", "admin"]
+TOGGLE = "no-caps dense toggle-color=primary toggle-text-color=black"  # black on cyan: readable when chosen
+
+
+class NotificationAdminSource(Protocol):
+    """What the tab needs from the notification service."""
+
+    @property
+    def send(self) -> Callable[..., Awaitable[dict[str, Any]]]:
+        """The service's `send` (keyword arguments as in POST /api/v1/notifications/send)."""
+
+    async def alert(self, title: str, message: str, alert_level: str = ..., data: dict[str, Any] | None = ...,
+                    target_channel: str = ..., *, correlation_id: str | None = ...,
+                    durable: bool = ...) -> dict[str, Any]: ...
+    async def get_notification_stats(self) -> dict[str, Any]: ...
+    async def sweep(self) -> dict[str, int]: ...
+
+
+AccountCheck = Callable[[str], Awaitable[bool]]
+
+
+async def notification_admin(source: NotificationAdminSource, account_active: AccountCheck,
+                             events: UiEvent[dict[str, Any]]) -> None:
+    """Draw the tab; the statistics follow `events` (every published event) for as long as the tab is open."""
+    with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[3fr_2fr]"):
+        with ui.card().classes("neon-card w-full min-w-0"):
+            ui.label("Send a notification").classes("neon-subtitle text-lg")
+            SendForm(source, account_active)
+        with ui.column().classes("w-full min-w-0 gap-4"):
+            with ui.card().classes("neon-card w-full"):
+                ui.label("System alert").classes("neon-subtitle text-lg")
+                AlertForm(source)
+            with ui.card().classes("neon-card w-full"):
+                ui.label("Cleanup").classes("neon-subtitle text-lg")
+                Cleanup(source)
+    with ui.card().classes("neon-card w-full"):
+        ui.label("Statistics").classes("neon-subtitle text-lg")
+        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
+    events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
+    await stats.refresh()
+
+
+class SendForm:
+    """Target, type, priority, words, up to three actions and expiry; every bad field says what is wrong."""
+
+    def __init__(self, source: NotificationAdminSource, account_active: AccountCheck) -> None:
+        self.source = source
+        self.account_active = account_active
+        self.rows: list[ActionRow] = []
+        field = "dense outlined stack-label"  # labels stay up, so the template defaults show as placeholders
+        with ui.column().classes("w-full gap-3"):
+            with ui.row().classes("w-full items-start gap-2"):
+                self.target = ui.toggle({"user": "User", "role": "Role", "broadcast": "Everyone"}, value="user",
+                                        on_change=self._show_target).props(TOGGLE).mark("send-target")
+                self.username = ui.input("Username").props("dense outlined").classes("flex-1 min-w-[14rem]") \
+                    .mark("send-user")
+                self.role = ui.select([r.value for r in Role], value=Role.USER.value, label="Role") \
+                    .props("dense outlined").classes("flex-1 min-w-[10rem]").mark("send-role")
+            with ui.row().classes("w-full items-start gap-2"):
+                self.kind = ui.select([t.value for t in NotificationType], value=NotificationType.INFO.value,
+                                      label="Type", on_change=self._show_template).props("dense outlined") \
+                    .classes("flex-1 min-w-[14rem]").mark("send-type")
+                self.priority = ui.number("Priority 1–5", precision=0).props(f"{field} clearable") \
+                    .classes("flex-1 min-w-[18rem]").mark("send-priority")
+            self.title = ui.input("Title").props(f'{field} counter hint="at most 200 characters"') \
+                .classes("w-full").mark("send-title")
+            self.message = ui.textarea("Message").props(f"{field} autogrow").classes("w-full").mark("send-message")
+            self.data = ui.input("Data (JSON object, optional)", placeholder='e.g. {"amount": 800}') \
+                .props(field).classes("w-full mono").mark("send-data")
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.label("Actions").classes("text-sm")
+                self.actions_hint = ui.label().classes("text-xs muted")
+                ui.button("Add action", icon="add", on_click=self.add_action).props("flat dense no-caps") \
+                    .classes("ml-auto").mark("send-add-action")
+            self.actions = ui.column().classes("w-full gap-3")
+            self.actions_error = ui.label().classes("text-negative text-xs").props("role=alert") \
+                .mark("send-actions-error")
+            with ui.row().classes("w-full items-start gap-2"):
+                self.expiry = ui.toggle({"none": "No expiry", "ttl": "Expire after", "at": "Expire at"},
+                                        value="none", on_change=self._show_expiry).props(TOGGLE) \
+                    .mark("send-expiry")
+                self.ttl = ui.number("Minutes", precision=0).props("dense outlined").classes("flex-1 min-w-[16rem]") \
+                    .mark("send-ttl")
+                self.expires_at = ui.input("At (UTC)", placeholder="YYYY-MM-DD HH:MM").props(field) \
+                    .classes("flex-1 min-w-[16rem]").mark("send-expires-at")
+            with ui.row().classes("w-full items-center gap-3"):
+                ui.button("Send", icon="send", on_click=self.send).props("color=primary text-color=black") \
+                    .mark("send-run")
+                self.result = ui.label().classes("mono text-sm break-all").props("role=status") \
+                    .mark("send-result")
+        self._show_target()
+        self._show_template()
+        self._show_expiry()
+
+    def add_action(self) -> None:
+        with self.actions:
+            self.rows.append(ActionRow(len(self.rows), self._remove_action))
+        self._show_template()
+
+    async def send(self) -> None:
+        """Check every field, then send through the service (which checks again) and show the new id."""
+        self._clear_errors()
+        request, errors = self._request()
+        if request.get("user_id") and "user_id" not in errors and not await self.account_active(request["user_id"]):
+            errors["user_id"] = f"no active account named {request['user_id']!r}"
+        if not errors:
+            try:
+                sent = await self.source.send(**request, durable=True)
+            except NotificationError as error:
+                errors[error.field] = error.reason
+            except Exception:  # the database is away: the admin must know the notification did not go out
+                log.warning("sending a notification from the admin panel failed", exc_info=True)
+                self.result.set_text("sending failed: the server could not store it; nothing was sent")
+                ui.notify("Sending failed", type="negative")
+                return
+            else:
+                self.result.set_text(f"sent · id {sent['id']} · to {sent['channel']}")
+                ui.notify(f"Notification sent: {sent['title']}", type="positive")
+                return
+        for field, reason in errors.items():
+            self._error(field, reason)
+        ui.notify("The notification was not sent: see the marked fields", type="negative")
+
+    def _request(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The keyword arguments of `send`, and the problems found on the way (field → reason)."""
+        errors: dict[str, str] = {}
+        target = self.target.value
+        request: dict[str, Any] = {"notification_type": self.kind.value}
+        if target == "user":
+            request["user_id"] = (self.username.value or "").strip() or None
+        elif target == "role":
+            request["role"] = self.role.value
+        else:
+            request["broadcast"] = True
+        request["priority"] = _integer(self.priority.value)
+        request["title"] = self.title.value or None  # blank: the template's words
+        request["message"] = self.message.value or None
+        text = (self.data.value or "").strip()
+        if text:
+            try:
+                request["data"] = json.loads(text)
+            except json.JSONDecodeError as error:
+                errors["data"] = f"not valid JSON: {error.msg} at column {error.colno}"
+        actions = [row.value() for row in self.rows if not row.blank]
+        request["actions"] = actions or None  # none given: the template's buttons
+        if self.expiry.value == "ttl":
+            minutes = self.ttl.value
+            request["ttl_seconds"] = minutes * 60 if isinstance(minutes, int | float) else None
+            if request["ttl_seconds"] is None:
+                errors["ttl_seconds"] = "enter the number of minutes"
+        elif self.expiry.value == "at":
+            try:
+                request["expires_at"] = _parse_utc(self.expires_at.value or "")
+            except ValueError:
+                errors["expires_at"] = "use YYYY-MM-DD HH:MM (UTC)"
+        checked = field_errors(datetime.now(UTC), **{k: v for k, v in request.items() if k not in errors})
+        return request, {"user_id" if k == "target" else k: v for k, v in (checked | errors).items()}
+
+    def _error(self, field: str, reason: str) -> None:
+        element = self._field(field)
+        if element is None:
+            self.actions_error.set_text(f"{field}: {reason}")
+        else:
+            _set_props(element, error=True, **{"error-message": reason})
+
+    def _field(self, field: str) -> ui.element | None:
+        if field.startswith("actions["):
+            index, _, part = field.removeprefix("actions[").partition("]")
+            rows = [row for row in self.rows if not row.blank]
+            if index.isdigit() and int(index) < len(rows):
+                return rows[int(index)].field(part.lstrip("."))
+            return None
+        return {"user_id": self.username, "role": self.role, "notification_type": self.kind,
+                "priority": self.priority, "title": self.title, "message": self.message, "data": self.data,
+                "ttl_seconds": self.ttl, "expires_at": self.expires_at}.get(field)
+
+    def _clear_errors(self) -> None:
+        for element in (self.username, self.role, self.kind, self.priority, self.title, self.message, self.data,
+                        self.ttl, self.expires_at, *(f for row in self.rows for f in row.fields)):
+            element.props(remove="error error-message")
+        self.actions_error.set_text("")
+        self.result.set_text("")
+
+    def _show_target(self) -> None:
+        self.username.set_visibility(self.target.value == "user")
+        self.role.set_visibility(self.target.value == "role")
+
+    def _show_expiry(self) -> None:
+        self.ttl.set_visibility(self.expiry.value == "ttl")
+        self.expires_at.set_visibility(self.expiry.value == "at")
+
+    def _show_template(self) -> None:
+        """The type's defaults appear as placeholders: what is sent when a field is left blank."""
+        kind = NotificationType(self.kind.value)
+        template = TEMPLATES[kind]
+        title, message = render_template(kind, {})
+        # Set as values (a props string would mangle emoji and quotes); "default:" tells them from typed text.
+        _set_props(self.title, placeholder=f"default: {title}")
+        _set_props(self.message, placeholder=f"default: {message}")
+        _set_props(self.priority, placeholder=f"default: {int(template.priority)} · {PRIORITIES[template.priority]}")
+        if self.rows:
+            self.actions_hint.set_text(f"{len(self.rows)} of at most {MAX_ACTIONS}")
+        else:
+            defaults = ", ".join(label for label, _ in template.actions) or "none"
+            self.actions_hint.set_text(f"template buttons: {defaults}")
+
+    def _remove_action(self, row: ActionRow) -> None:
+        self.rows.remove(row)
+        self.actions.remove(row.element)
+        for index, other in enumerate(self.rows):
+            other.renumber(index)
+        self._show_template()
+
+
+class ActionRow:
+    """One action of the form: label, action id and an optional URL."""
+
+    def __init__(self, index: int, on_remove: Callable[[ActionRow], None]) -> None:
+        # Two fields a line, so a field's error message fits under it.
+        with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-[1fr_1fr_auto] gap-x-2 gap-y-3") \
+                as self.element:
+            self.label = ui.input("Label").props("dense outlined").classes("min-w-0")
+            self.action = ui.input("Action id", placeholder="open_offer").props("dense outlined").classes("min-w-0")
+            self.remove = ui.button(icon="close", on_click=lambda: on_remove(self)) \
+                .props('flat round dense aria-label="Remove this action"').classes("self-center")
+            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props("dense outlined") \
+                .classes("min-w-0 sm:col-span-2")
+        self.fields = (self.label, self.action, self.url)
+        self.renumber(index)
+
+    @property
+    def blank(self) -> bool:
+        return not any((f.value or "").strip() for f in self.fields)
+
+    def value(self) -> dict[str, str]:
+        action = {"label": self.label.value or "", "action": (self.action.value or "").strip()}
+        if (self.url.value or "").strip():
+            action["url"] = self.url.value.strip()
+        return action
+
+    def field(self, part: str) -> ui.input:
+        return {"action": self.action, "url": self.url}.get(part, self.label)
+
+    def renumber(self, index: int) -> None:
+        for name, element in zip(("label", "id", "url", "remove"), (*self.fields, self.remove), strict=True):
+            element.mark(f"send-action-{index}-{name}")
+
+
+class AlertForm:
+    """Title, message, level (→ priority) and the channel the alert is pushed on; stored for every admin."""
+
+    def __init__(self, source: NotificationAdminSource) -> None:
+        self.source = source
+        self.title = ui.input("Title").props("dense outlined").classes("w-full").mark("alert-title")
+        self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
+            .mark("alert-message")
+        with ui.row().classes("w-full items-start gap-2"):
+            levels = {level: f"{level} · priority {int(p)}" for level, p in ALERT_LEVELS.items()}
+            self.level = ui.select(levels, value="warning", label="Level").props("dense outlined") \
+                .classes("min-w-[12rem]").mark("alert-level")
+            self.channel = ui.select(CHANNELS, value="system", label="Channel", with_input=True,
+                                     new_value_mode="add-unique").props("dense outlined") \
+                .classes("min-w-[10rem]").mark("alert-channel")
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.button("Send alert", icon="campaign", on_click=self.send).props("color=secondary text-color=black") \
+                .mark("alert-run")
+            self.result = ui.label().classes("mono text-sm break-all").props("role=status").mark("alert-result")
+
+    async def send(self) -> None:
+        fields = {"title": self.title, "message": self.message, "alert_level": self.level,
+                  "target_channel": self.channel}
+        for element in fields.values():
+            element.props(remove="error error-message")
+        self.result.set_text("")
+        errors: dict[str, str] = {}
+        for name, element in (("title", self.title), ("message", self.message)):
+            try:
+                check_text(name, element.value or "", 200 if name == "title" else 2000)
+            except NotificationError as error:
+                errors[name] = error.reason
+        if not errors:
+            try:
+                sent = await self.source.alert(self.title.value, self.message.value, self.level.value, None,
+                                               self.channel.value or "", durable=True)
+            except NotificationError as error:
+                errors[error.field] = error.reason
+            else:
+                self.result.set_text(f"alert sent · id {sent['id']} · priority {sent['priority']} "
+                                     f"· #{self.channel.value}")
+                ui.notify(f"Alert sent: {sent['title']}", type="positive")
+                return
+        for name, reason in errors.items():
+            _set_props(fields.get(name, self.title), error=True, **{"error-message": reason})
+        ui.notify("The alert was not sent: see the marked fields", type="negative")
+
+
+def _set_props(element: ui.element, **props: object) -> None:
+    element.props.update(props)
+    element.update()
+
+
+def _integer(value: object) -> object:
+    """A whole number typed into a number field as an int; anything else unchanged (the checks explain it)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _parse_utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+

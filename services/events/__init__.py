@@ -1,0 +1,19 @@
+"""The event bus: typed events, validated, passed through middleware, stored in batches and handed to handlers."""
+
+from __future__ import annotations
+
+from services.events.bus import EventHandler, EventSystem
+from services.events.store import EventFilter, EventStore
+from services.events.types import Event, EventRejected, EventType, EventValidationError, channel_for
+
+__all__ = [
+    "Event",
+    "EventFilter",
+    "EventHandler",
+    "EventRejected",
+    "EventStore",
+    "EventSystem",
+    "EventType",
+    "EventValidationError",
+    "channel_for",
+]

@@ -1,0 +1,288 @@
+"""NotificationService: template, target, persist in batches, deliver live, and expire and prune notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from services.batch_writer import BatchWriter
+from services.delivery import Delivery, user_channel
+from services.events import EventSystem, EventType
+from services.models import as_utc, utcnow
+from services.notifications.checks import check_channel, check_data, compose
+from services.notifications.rules import RULES, Rule, register_rules
+from services.notifications.stats import collect
+from services.notifications.store import Expired, NotificationStore, Reader
+from services.notifications.templates import ALERT_LEVELS, NotificationPriority, NotificationType
+from services.notifications.types import Notification, NotificationError, is_notification_id, parse_since
+from services.users import UserStore
+
+__all__ = ["NotificationError", "NotificationPriority", "NotificationService", "NotificationType"]
+
+log = logging.getLogger(__name__)
+
+DeliverFn = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
+MAX_LIMIT = 1000
+MAX_IDS_PER_MESSAGE = 1000  # ids listed in one read-all / expiry push; beyond that clients refetch
+MAX_COUNTED_USERS = 200  # expiry pushes that carry a freshly counted unread_count per sweep
+SOURCE = "notifications"
+
+
+class NotificationService:
+    """Sends notifications to a user, a role or everyone; read and dismissed state is kept per recipient."""
+
+    def __init__(self, engine: Engine, users: UserStore, events: EventSystem, deliver: Delivery | DeliverFn, *,
+                 clock: Callable[[], datetime] = utcnow, history_size: int = 1000, rules: Sequence[Rule] = RULES,
+                 batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000) -> None:
+        self._store = NotificationStore(engine)
+        self._writer = BatchWriter(self._store.insert, name="notification",
+                                   batch_size=batch_size, flush_interval=flush_interval, queue_size=queue_size)
+        self._users = users
+        self._events = events
+        # The hub replaces the broker delivery at build time; whichever it is, only `deliver(...)` is used.
+        self._deliver: DeliverFn = getattr(deliver, "deliver", None) or deliver  # type: ignore[assignment]
+        self._clock = clock
+        self.history_size = history_size
+        self._rules = tuple(rules)
+        self._unregister: Callable[[], None] | None = None
+        self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned"), 0)
+
+    async def start(self) -> None:
+        """Start the batch writer and register the event → notification rules (idempotent)."""
+        self._writer.start()
+        if self._unregister is None:
+            self._unregister = register_rules(self._events, self, self._rules)
+
+    async def stop(self) -> None:
+        """Unregister the rules and write everything pending (idempotent)."""
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        await self._writer.stop()
+
+    async def send_notification(
+        self, user_id: str | None = None, notification_type: str | NotificationType = NotificationType.INFO,
+        data: dict[str, Any] | None = None, custom_title: str | None = None, custom_message: str | None = None,
+        priority: int | None = None, channel: str | None = None, actions: list[dict[str, str]] | None = None,
+        expires_at: datetime | None = None, *, role: str | None = None, broadcast: bool = False,
+        ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
+    ) -> str:
+        """Send to `user_id`, every account of `role`, or everyone (`broadcast=True`); the notification id.
+
+        Raises NotificationError for bad input. `durable` returns only after the row is committed."""
+        notification = self._build(user_id, notification_type, data, custom_title, custom_message, priority, channel,
+                                   actions, expires_at, role, broadcast, ttl_seconds, correlation_id)
+        await self._send(notification, durable)
+        return notification.id
+
+    async def send(
+        self, *, notification_type: str | NotificationType, user_id: str | None = None, role: str | None = None,
+        broadcast: bool = False, data: dict[str, Any] | None = None, title: str | None = None,
+        message: str | None = None, priority: int | None = None, channel: str | None = None,
+        actions: list[dict[str, Any]] | None = None, expires_at: datetime | None = None,
+        ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
+    ) -> dict[str, Any]:
+        """`send_notification` with keywords only, answering the whole notification (its REST shape)."""
+        notification = self._build(user_id, notification_type, data, title, message, priority, channel, actions,
+                                   expires_at, role, broadcast, ttl_seconds, correlation_id)
+        return await self._send(notification, durable)
+
+    async def send_system_alert(self, title: str, message: str, alert_level: str = "info",
+                                data: dict[str, Any] | None = None, target_channel: str = "system", *,
+                                correlation_id: str | None = None, durable: bool = False) -> str:
+        """An alert for admins (stored for role `admin`), also pushed as `system_alert` on `target_channel`."""
+        sent = await self.alert(title, message, alert_level, data, target_channel, correlation_id=correlation_id,
+                                durable=durable)
+        return str(sent["id"])
+
+    async def alert(self, title: str, message: str, alert_level: str = "info", data: dict[str, Any] | None = None,
+                    target_channel: str = "system", *, correlation_id: str | None = None,
+                    durable: bool = False) -> dict[str, Any]:
+        """`send_system_alert` answering the whole notification."""
+        level = alert_level.lower() if isinstance(alert_level, str) else alert_level
+        if level not in ALERT_LEVELS:
+            raise NotificationError("alert_level", f"unknown level {alert_level!r}; expected one of "
+                                                   f"{', '.join(ALERT_LEVELS)}")
+        channel = check_channel(target_channel or "", "target_channel")
+        assert channel is not None
+        payload, _ = check_data(data)
+        notification = self._build(None, NotificationType.SYSTEM_ALERT, {**payload, "alert_level": level}, title,
+                                   message, int(ALERT_LEVELS[level]), channel, None, None, "admin", False, None,
+                                   correlation_id)
+        sent = await self._send(notification, durable)
+        await self._push(channel, "system_alert", {**sent, "alert_level": level})
+        return sent
+
+    async def get_user_notifications(self, user_id: str, limit: int = 50, unread_only: bool = False, *,
+                                     role: str | None = None, since: str | datetime | None = None) -> list[dict]:
+        """The user's notifications (own, their role's, broadcasts), newest first, without dismissed or expired."""
+        return (await self.get_inbox(user_id, role=role, limit=limit, unread_only=unread_only, since=since))[
+            "notifications"]
+
+    async def get_inbox(self, user_id: str, *, role: str | None = None, limit: int = 50, unread_only: bool = False,
+                        since: str | datetime | None = None) -> dict[str, Any]:
+        """`{notifications, unread_count, total_count}`; `since` is a notification id or a time (exclusive)."""
+        after_id, after_time = parse_since(since)
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        found, unread, total = await asyncio.to_thread(
+            self._store.page, reader, self._now(), limit=max(0, min(limit, MAX_LIMIT)), unread_only=unread_only,
+            after_id=after_id, after_time=after_time)
+        return {"notifications": [n.to_dict() for n in found], "unread_count": unread, "total_count": total}
+
+    async def unread_count(self, user_id: str, *, role: str | None = None) -> int:
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        return (await asyncio.to_thread(self._store.counts, reader, self._now()))[0]
+
+    async def mark_notification_read(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
+        """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed)."""
+        return await self._act(notification_id, user_id, role, "read_at")
+
+    async def dismiss_notification(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
+        """Remove from this user's inbox; False when it is not theirs to see (or already dismissed)."""
+        return await self._act(notification_id, user_id, role, "dismissed_at")
+
+    async def mark_all_read(self, user_id: str, *, role: str | None = None) -> int:
+        """Mark every unread notification of the user read; how many were."""
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        ids = await asyncio.to_thread(self._store.read_all, reader, self._now())
+        if ids:
+            unread = (await asyncio.to_thread(self._store.counts, reader, self._now()))[0]
+            await self._push(user_channel(user_id), "notification_read", {
+                "notification_ids": ids[:MAX_IDS_PER_MESSAGE], "all": True, "unread_count": unread})
+            await self._publish(EventType.NOTIFICATION_READ, {"user_id": user_id, "count": len(ids), "all": True},
+                                user_id=user_id)
+        return len(ids)
+
+    async def perform_action(self, notification_id: str, user_id: str, action: str, *,
+                             role: str | None = None) -> dict[str, str] | None:
+        """Publish `user.action` for one of the notification's buttons and mark it read; the action, or None."""
+        notification = await self.get_notification(notification_id, user_id, role=role)
+        chosen = next((a for a in (notification or {}).get("actions", ()) if a["action"] == action), None)
+        if notification is None or chosen is None:
+            return None
+        await self._publish(EventType.USER_ACTION, {"user_id": user_id, "action": action,
+                                                     "notification_id": notification_id},
+                            correlation_id=notification["correlation_id"], user_id=user_id)
+        await self.mark_notification_read(notification_id, user_id, role=role)
+        return chosen
+
+    async def get_notification(self, notification_id: str, user_id: str, *,
+                               role: str | None = None) -> dict[str, Any] | None:
+        """One notification as this user sees it, or None when it is not in their inbox."""
+        if not is_notification_id(notification_id):
+            return None
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        found = await asyncio.to_thread(self._store.get, notification_id, reader, self._now())
+        return found.to_dict() if found is not None and found.dismissed_at is None else None
+
+    async def get_notification_stats(self) -> dict[str, Any]:
+        """Counts by type, priority, user, role and target, receipts, the 10 newest, and service counters."""
+        await self._writer.flush()
+        now = self._now()
+        stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
+        writer = self._writer
+        return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
+                "pending_writes": writer.pending, "history_size": self.history_size}
+
+    async def cleanup_expired_notifications(self) -> int:
+        """Delete expired notifications (telling live views) and prune history; the number expired."""
+        return (await self.sweep())["cleaned_count"]
+
+    async def sweep(self) -> dict[str, int]:
+        """The scheduled job: expire, push `notification_expired`, prune to `history_size` per user."""
+        await self._writer.flush()
+        gone = await asyncio.to_thread(self._store.expired, self._now())
+        pruned = await asyncio.to_thread(self._store.prune, self.history_size)
+        self._counters["expired"] += len(gone)
+        self._counters["pruned"] += pruned
+        if gone:
+            await self._announce_expired(gone)
+        return {"cleaned_count": len(gone), "pruned_count": pruned}
+
+    async def flush(self) -> None:
+        """Wait until every notification sent so far is committed."""
+        await self._writer.flush()
+
+    async def _announce_expired(self, gone: list[Expired]) -> None:
+        """One `notification_expired` push per recipients channel, and one `notification.expired` event."""
+        by_channel: dict[str, list[str]] = {}
+        for item in gone:
+            by_channel.setdefault(item.recipients, []).append(item.id)
+        counted = 0
+        for channel, ids in by_channel.items():
+            body: dict[str, Any] = {"notification_ids": ids[:MAX_IDS_PER_MESSAGE], "count": len(ids)}
+            # A user's channel gets their new count (a shared channel has none); beyond a bound clients refetch.
+            if channel.startswith("user:") and counted < MAX_COUNTED_USERS:
+                counted += 1
+                body["unread_count"] = await self.unread_count(channel.removeprefix("user:"))
+            await self._push(channel, "notification_expired", body)
+        await self._publish(EventType.NOTIFICATION_EXPIRED, {
+            "count": len(gone), "notification_ids": [item.id for item in gone[:100]]})
+        log.info("expired %d notifications", len(gone))
+
+    def _build(self, user_id: str | None, notification_type: object, data: object, title: str | None,
+               message: str | None, priority: object, channel: object, actions: object, expires_at: object,
+               role: str | None, broadcast: bool, ttl_seconds: object, correlation_id: object) -> Notification:
+        return compose(self._now(), user_id, notification_type, data, title, message, priority, channel, actions,
+                       expires_at, role, broadcast, ttl_seconds, correlation_id)
+
+    async def _send(self, notification: Notification, durable: bool) -> dict[str, Any]:
+        committed = await self._writer.write(notification.to_row(), durable=durable)
+        if committed is not None:
+            await committed  # a durable send is delivered only once it is stored
+        self._counters["sent"] += 1
+        sent = notification.to_dict()
+        await self._push(notification.recipients, "notification", sent)
+        await self._publish(EventType.NOTIFICATION_SENT, {
+            "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
+            "target": notification.recipients, "channel": notification.channel,
+        }, correlation_id=notification.correlation_id)
+        return sent
+
+    async def _act(self, notification_id: str, user_id: str, role: str | None, column: str) -> bool:
+        if not is_notification_id(notification_id):
+            return False
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        found, changed, unread = await asyncio.to_thread(self._store.act, notification_id, reader, self._now(),
+                                                         column)
+        if changed:
+            what = "read" if column == "read_at" else "dismissed"
+            await self._push(user_channel(user_id), f"notification_{what}", {
+                "notification_id": notification_id, "notification_ids": [notification_id], "unread_count": unread})
+            await self._publish(EventType.NOTIFICATION_READ if what == "read" else EventType.NOTIFICATION_DISMISSED,
+                                {"notification_id": notification_id, "user_id": user_id}, user_id=user_id)
+        return found
+
+    async def _reader(self, user_id: str, role: str | None) -> Reader:
+        if role is None:
+            account = await self._users.get(user_id)
+            role = str(account["role"]) if account else None
+        return Reader(user_id, role)
+
+    async def _push(self, channel: str, message_type: str, data: dict[str, Any]) -> None:
+        try:
+            await self._deliver(channel, message_type, data)
+        except Exception:  # a live push is never worth failing a send: the inbox query still shows it
+            self._counters["delivery_failures"] += 1
+            log.warning("delivering %s on %s failed", message_type, channel, exc_info=True)
+
+    async def _publish(self, event_type: EventType, data: dict[str, Any], *, correlation_id: str | None = None,
+                       user_id: str | None = None) -> None:
+        try:
+            await self._events.publish(event_type, data, SOURCE, correlation_id, user_id=user_id)
+        except Exception:  # e.g. vetoed by middleware: the notification itself stands
+            log.warning("publishing %s failed", event_type, exc_info=True)
+
+    def _now(self) -> datetime:
+        return as_utc(self._clock())
+
