@@ -40,4 +40,10 @@ if __name__ in {"__main__", "__mp_main__"}:
         ws_ping_timeout=settings.ws_ping_interval,
         ws_max_size=max(4 * 1024 * 1024, 2 * settings.ws_max_message_bytes),
         backlog=4096,
+        # Sessions end after SESSION_MAX_AGE; the cookie is Lax, and Secure behind TLS (app/headers.py).
+        session_middleware_kwargs={"max_age": settings.session_max_age, "same_site": "lax"},
+        # X-Forwarded-For / -Proto are believed only from the proxies named in FORWARDED_ALLOW_IPS (none by
+        # default): otherwise any local caller could pose as any address to the login throttle.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from app.db import CHECKPOINT_SECONDS, checkpoint, create_db_engine, is_sqlite_file, migrate, ping
 from app.jobs import Job, describe, start_scheduler
 from app.security import Auth, LoginThrottle
-from app.settings import Settings
+from app.settings import Settings, SettingsError
 from app.wiring import FEATURES
 from services.broker import Broker, create_broker
 from services.delivery import BrokerDelivery, Delivery
@@ -69,9 +69,13 @@ class Services:
             return
         await asyncio.to_thread(migrate, self.engine)
         await self.broker.start()
+        self.auth.start()
         await self.leadership.start()
         await self.events.start()
         settings = self.settings
+        if settings.env == "production" and not settings.admin_password and not await self.users.has_admin():
+            raise SettingsError("Invalid configuration:\n  ADMIN_PASSWORD: ENV=production will not create the first "
+                                "admin with a generated password; set ADMIN_PASSWORD")
         self.generated_admin_password = await self.users.ensure_admin(settings.admin_username, settings.admin_password)
         if self.generated_admin_password:
             _announce_admin(settings.admin_username, self.generated_admin_password)
@@ -94,6 +98,7 @@ class Services:
                 log.warning("stopping %r failed", part, exc_info=True)
         await self.events.stop()
         await self.leadership.stop()
+        self.auth.stop()
         await self.broker.stop()
         await asyncio.to_thread(self.engine.dispose)
 
@@ -122,7 +127,8 @@ def build_services(settings: Settings) -> Services:
     broker = create_broker(settings.broker_url, prefix=settings.redis_prefix)
     users = UserStore(engine)
     throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
-    auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle)
+    auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle,
+                broker=broker)
     events = EventSystem(engine, broker)
     services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
                         delivery=BrokerDelivery(broker),

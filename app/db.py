@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,19 @@ def create_db_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if is_sqlite_memory(url):
             raise ValueError("in-memory SQLite is not supported: name a SQLite file")
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (it holds password hashes); SQLite gives its WAL and
+    shared-memory files the same mode. An existing file keeps the mode its owner chose."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path) and not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 CHECKPOINT_SECONDS = 2.0
@@ -58,7 +67,7 @@ def checkpoint(engine: Engine) -> dict[str, int]:
     return {"busy": int(busy), "wal_pages": int(wal_pages), "copied": int(copied)}
 
 
-SCHEMA_HEADS = frozenset({"0002", "0003"})
+SCHEMA_HEADS = frozenset({"0004"})
 """The newest revisions in migrations/versions (a test holds this to Alembic's own answer). A database already at
 them needs no upgrade, so a restart does not load Alembic at all: about a tenth of a second of every start."""
 

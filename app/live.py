@@ -8,11 +8,15 @@ from typing import Any
 
 from nicegui import Event as UiEvent
 
+from components.common.guard import Authorize
 from services.broker import Broker
 from services.users import Principal
 
 Section = Callable[[Principal], Awaitable[None]]
 """Draws one part of the dashboard for the signed-in principal, inside the page's content column."""
+
+AdminSection = Callable[[Principal, Authorize], Awaitable[None]]
+"""Draws one admin tab; every action in it first awaits `authorize()` (the caller's role as it is now)."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -21,7 +25,7 @@ class AdminPanel:
 
     name: str
     icon: str
-    draw: Section
+    draw: AdminSection
 
 
 class LiveBridge:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
+
+WEAK_PASSWORDS = frozenset({"admin", "password", "changeme", "change-me", "secret", "liberation", "admin123",
+                            "password123", "12345678", "123456789", "qwertyuiop"})
+"""Admin passwords `ENV=production` refuses outright (besides anything shorter than 12 characters)."""
+MIN_PRODUCTION_PASSWORD = 12
+MIN_SECRET_KEY = 32
 
 
 def is_sqlite_memory(url: str) -> bool:
@@ -38,6 +45,7 @@ class Settings(BaseSettings):
     admin_password: str = ""
     token_ttl_seconds: int = Field(3600 * 12, gt=0)
     ws_max_connections: int = Field(10_000, ge=1)
+    ws_max_connections_per_user: int = Field(20, ge=1)
     ws_ping_interval: PositiveSeconds = 30
     ws_cleanup_interval: PositiveSeconds = 60
     ws_history_size: int = Field(1000, ge=0)
@@ -56,6 +64,16 @@ class Settings(BaseSettings):
     mesh_node_timeout: PositiveSeconds = 90
     login_max_failures: int = Field(5, ge=1)
     login_lockout_seconds: PositiveSeconds = 60
+    env: Literal["development", "production"] = "development"
+    forwarded_allow_ips: str = ""
+    """Proxies (comma-separated addresses, or *) whose X-Forwarded-For and X-Forwarded-Proto are believed."""
+    allowed_origins: str = ""
+    """Comma-separated origins (https://app.example) besides the app's own whose pages may use a signed-in
+    browser's cookie: NiceGUI's socket and the raw WebSocket without a token."""
+    session_max_age: int = Field(12 * 3600, ge=60, le=30 * 24 * 3600)
+    """Seconds a browser session lasts after sign-in."""
+    docs_public: bool = True
+    """`false` serves no /docs, /redoc or /openapi.json."""
 
     @field_validator("database_url")
     @classmethod
@@ -74,6 +92,24 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "memory://")):
             raise ValueError("must be empty, memory:// or start with redis://")
         return value
+
+    @model_validator(mode="after")
+    def _production_ready(self) -> Settings:
+        """ENV=production refuses what is fine on a laptop: a generated or short key, a weak admin password."""
+        if self.env != "production":
+            return self
+        if len(self.secret_key) < MIN_SECRET_KEY:
+            raise ValueError(f"ENV=production needs SECRET_KEY set to a random value of at least {MIN_SECRET_KEY} "
+                             "characters (a generated key would differ between replicas and restarts of a new disk)")
+        password = self.admin_password
+        if password and (len(password) < MIN_PRODUCTION_PASSWORD or password.lower() in WEAK_PASSWORDS):
+            raise ValueError(f"ENV=production refuses this ADMIN_PASSWORD: use at least {MIN_PRODUCTION_PASSWORD} "
+                             "characters that are not a common default")
+        return self
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
     @property
     def effective_database_url(self) -> str:
@@ -98,8 +134,9 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # never readable by others
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key)
         return key
 
 

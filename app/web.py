@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from nicegui import app as nicegui_app
+from nicegui import core
+from starlette.middleware import Middleware
 
 from app.api import auth as auth_api
 from app.api import events as events_api
@@ -17,8 +19,9 @@ from app.api import health as health_api
 from app.api import users as users_api
 from app.asgi import add_api_not_found, build_api, replace_slow_middlewares
 from app.container import Services
+from app.headers import OriginPolicy, SecurityHeaders
 from app.live import LiveBridge
-from app.pages import admin, dashboard, login
+from app.pages import admin, dashboard, login, session
 from app.wiring import FEATURES
 from theme import register_assets
 
@@ -50,6 +53,9 @@ def setup(services: Services) -> Web:
     login.register(services.auth)
     dashboard.register(services.auth, services.events, live)
     admin.register(services.auth, services.events, live)
+    services.auth.on_account_change(session.end_revoked_views)
+    origins = OriginPolicy(services.settings.origins)
+    core.sio.eio.cors_allowed_origins = origins.for_engineio  # NiceGUI's own socket: not '*' with credentials
     _run_with_app(services, live, api)
     return Web(live, api)
 
@@ -65,6 +71,8 @@ def _run_with_app(services: Services, live: LiveBridge, api: FastAPI) -> None:
     async def lifespan(app: Any) -> AsyncIterator[None]:
         async with nicegui_lifespan(app):
             replace_slow_middlewares(nicegui_app, api)
+            nicegui_app.user_middleware.insert(0, Middleware(SecurityHeaders,
+                                                             docs_public=services.settings.docs_public))
             await services.start()
             live.start()
             # Everything built at start-up lives as long as the process: keep it out of the collector's scans,

@@ -32,6 +32,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(default=Role.USER.value, max_length=16)
     is_active: bool = True
+    token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Raised when the account is deactivated: tokens and browser sessions carry the generation they were issued
+    at, so reactivating the account does not bring them back."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import client_address
 from app.security import Auth, LoginThrottled
+from services.users import HashingBusy
 
 
 class Credentials(BaseModel):
@@ -26,12 +27,15 @@ def router(auth: Auth) -> APIRouter:
 
     @api.post("/token", response_model=Token)
     async def issue_token(body: Credentials, request: Request) -> Token:
-        """Log in; wrong credentials answer 401, too many failures 429."""
+        """Log in; wrong credentials answer 401, too many failures 429, too many sign-ins at once 503."""
         try:
             principal = await auth.login(body.username, body.password, client_address(request))
         except LoginThrottled as error:
             raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error),
                                 headers={"Retry-After": str(int(error.retry_after) + 1)}) from None
+        except HashingBusy as error:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error),
+                                headers={"Retry-After": "1"}) from None
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
         return Token(access_token=auth.issue_token(principal), role=principal.role, expires_in=auth.token_ttl)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, MAX_OFFSET, role_guard
 from app.security import Auth
-from services.events import EventRejected, EventSystem, EventValidationError
+from services.events import EventRejected, EventSystem, EventValidationError, emitted_by_platform, reactions
 from services.models import as_utc
 from services.users import Principal
 
@@ -27,15 +27,22 @@ def router(auth: Auth, events: EventSystem) -> APIRouter:
 
     @api.post("/publish", status_code=status.HTTP_201_CREATED)
     async def publish(body: PublishRequest, caller: publisher) -> dict[str, Any]:
-        """Publish an event; answers once it is stored durably."""
+        """Publish an event; answers once it is stored durably. Events of the families the platform emits about
+        itself (`system.*`, `metric.*`, `notification.*`, `user.*`) are refused with 403. `reactions` says what
+        the event caused where that was limited (a fan-out to members capped or skipping unknown accounts)."""
+        if emitted_by_platform(body.event_type):
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"{body.event_type!r} is an event the platform emits about itself; it cannot be "
+                                f"published through the API")
         try:
-            event = await events.publish(body.event_type, body.data, body.source, body.correlation_id,
-                                         user_id=caller.username, durable=True)
+            with reactions() as caused:
+                event = await events.publish(body.event_type, body.data, body.source, body.correlation_id,
+                                             user_id=caller.username, durable=True)
         except EventValidationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         except EventRejected as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"event rejected: {error.reason}") from None
-        return event.to_dict()
+        return {**event.to_dict(), "reactions": caused} if caused else event.to_dict()
 
     @api.get("/history")
     async def history(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import ADMIN, role_guard
 from app.security import Auth
 from services.models import Role
-from services.users import Principal, UserError, UserExists
+from services.users import HashingBusy, Principal, UserError, UserExists
 
 
 class UserCreate(BaseModel):
@@ -39,16 +39,17 @@ def router(auth: Auth) -> APIRouter:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
         except UserError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        except HashingBusy as error:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error), headers={"Retry-After": "1"}) from None
 
     @api.patch("/{username}")
     async def update_user(username: str, body: UserUpdate, caller: admin) -> dict[str, object]:
         if username == caller.username and (body.is_active is False or body.role not in (None, Role.ADMIN)):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "you cannot lock yourself out")
-        updated = await auth.users.update(
+        updated = await auth.update_account(
             username, is_active=body.is_active, role=body.role.value if body.role else None)
         if updated is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"user '{username}' not found")
-        auth.forget(username)
         return updated
 
     return api

@@ -6,9 +6,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.live import AdminPanel, LiveBridge
-from app.pages.session import log_out, signed_in, to_login
+from app.pages.session import admin_guard, log_out, signed_in, to_login, track
 from app.security import Auth
 from components.admin.users import UserAdmin
+from components.common.guard import Authorize
 from components.events.publisher import EventPublisher
 from components.events.search import EventSearch
 from services.events import EventSystem
@@ -17,20 +18,20 @@ from theme import frame
 
 
 def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
-    async def events_panel(principal: Principal) -> None:
+    async def events_panel(principal: Principal, authorize: Authorize) -> None:
         with ui.card().classes("neon-card w-full"):
             ui.label("Publish an event").classes("neon-subtitle text-lg")
-            EventPublisher(events, principal.username)
+            EventPublisher(events, principal.username, authorize)
         with ui.card().classes("neon-card w-full"):
             ui.label("Event history").classes("neon-subtitle text-lg")
             search = EventSearch(events)
         await search.load()
         live.event_published.subscribe(search.event_arrived)
 
-    async def users_panel(principal: Principal) -> None:
+    async def users_panel(principal: Principal, authorize: Authorize) -> None:
         with ui.card().classes("neon-card w-full"):
             ui.label("Accounts").classes("neon-subtitle text-lg")
-            admin = UserAdmin(auth.users, principal.username, auth.forget)
+            admin = UserAdmin(auth.users, principal.username, auth.update_account, authorize)
         await admin.refresh()
 
     panels = [AdminPanel("Events", "bolt", events_panel), AdminPanel("Users", "group", users_panel)]
@@ -41,6 +42,7 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
         principal = await signed_in(auth)
         if principal is None:
             return to_login("/admin")
+        track(principal)
         with frame("Admin", username=principal.username, role=principal.role, on_logout=log_out) as page:
             with page.extras:
                 for item in live.header_items:
@@ -56,8 +58,9 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
                            key=lambda p: order.index(p.name) if p.name in order else len(order))
             with ui.tabs().classes("w-full").props("inline-label outside-arrows mobile-arrows") as tabs:
                 tab_of = {p.name: ui.tab(p.name, icon=p.icon).mark(f"tab-{p.name.lower()}") for p in every}
+            authorize = admin_guard(auth, principal)
             with ui.tab_panels(tabs, value=tab_of[every[0].name]).classes("w-full bg-transparent"):
                 for panel in every:
                     with ui.tab_panel(tab_of[panel.name]).classes("gap-4 px-0"):
-                        await panel.draw(principal)
+                        await panel.draw(principal, authorize)
         return None

@@ -8,10 +8,11 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from app.live import LiveBridge
-from app.pages.session import log_out, signed_in, to_login
+from app.pages.session import log_out, signed_in, to_login, track
 from app.security import Auth
-from components.events.feed import PRIVATE_CHANNELS, EventFeed
+from components.events.feed import CHANNELS, EventFeed
 from services.events import EventSystem, channel_for
+from services.hub import join_refusal
 from theme import frame
 
 FEED_SIZE = 50
@@ -25,7 +26,9 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
         principal = await signed_in(auth)
         if principal is None:
             return to_login("/")
-        excluded = frozenset() if principal.is_admin else PRIVATE_CHANNELS
+        track(principal)
+        # The WebSocket's channel rules decide what the feed may show this account: one rule for both.
+        excluded = frozenset(c for c in CHANNELS if join_refusal(principal.username, principal.role, c) is not None)
         recent = await _recent(events, excluded)
         with frame("Dashboard", username=principal.username, role=principal.role, on_logout=log_out) as page:
             with page.extras:

@@ -6,15 +6,16 @@ from fastapi.responses import RedirectResponse
 from nicegui import app as nicegui_app
 from nicegui import ui
 
-from app.pages.session import remember, signed_in
+from app.pages.session import remember, safe_redirect, signed_in
 from app.security import Auth, LoginThrottled
+from services.users import HashingBusy
 from theme import frame
 
 
 def register(auth: Auth) -> None:
     @ui.page("/login")
     async def login_page(redirect_to: str = "/") -> RedirectResponse | None:
-        target = redirect_to if redirect_to.startswith("/") and not redirect_to.startswith("//") else "/"
+        target = safe_redirect(redirect_to)
         if await signed_in(auth):
             return RedirectResponse(target)
 
@@ -28,6 +29,9 @@ def register(auth: Auth) -> None:
                 principal = await auth.login(username.value, password.value, client.host if client else "browser")
             except LoginThrottled as throttled:
                 error.set_text(f"Too many failed attempts. Try again in {throttled.retry_after:.0f} s.")
+                return
+            except HashingBusy:
+                error.set_text("Too many people are signing in right now. Try again in a moment.")
                 return
             if principal is None:
                 error.set_text("Wrong username or password.")

@@ -11,8 +11,9 @@ from nicegui import Client, ui
 
 from app.api import metrics as metrics_api
 from app.jobs import Job
-from app.live import AdminPanel
+from app.live import AdminPanel, AdminSection
 from app.metrics_hooks import ApiTiming, watch_queries
+from components.common.guard import Authorize
 from components.metrics.alert_rules import AlertRulesPanel
 from components.metrics.card import SPARK_WINDOW, MetricPanel, epoch
 from components.metrics.cleanup import MetricCleanup
@@ -98,16 +99,16 @@ def _cards_section(metrics: MetricsService, live: LiveBridge) -> Section:
     return section
 
 
-def _admin_panel(metrics: MetricsService, live: LiveBridge, retention_days: float) -> Section:
+def _admin_panel(metrics: MetricsService, live: LiveBridge, retention_days: float) -> AdminSection:
     admin = live.channel("admin")
 
-    async def draw(principal: Principal) -> None:
+    async def draw(principal: Principal, authorize: Authorize) -> None:
         with ui.card().classes("neon-card w-full"):
             ui.label("Metrics explorer").classes("neon-subtitle text-lg")
             explorer = MetricsExplorer(metrics)
         with ui.card().classes("neon-card w-full"):
             ui.label("Alert rules").classes("neon-subtitle text-lg")
-            rules = AlertRulesPanel(metrics)
+            rules = AlertRulesPanel(metrics, authorize)
         with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[2fr_1fr]"):
             with ui.card().classes("neon-card w-full min-w-0"):
                 ui.label("Custom metric").classes("neon-subtitle text-lg")
@@ -116,10 +117,10 @@ def _admin_panel(metrics: MetricsService, live: LiveBridge, retention_days: floa
                     explorer.refresh_names(select=name)
                     rules.refresh_names()
 
-                CustomMetricForm(metrics, created)
+                CustomMetricForm(metrics, created, authorize)
             with ui.card().classes("neon-card w-full min-w-0"):
                 ui.label("Retention").classes("neon-subtitle text-lg")
-                MetricCleanup(metrics.prune, retention_days)
+                MetricCleanup(metrics.prune, retention_days, authorize)
         await explorer.show()
         known = len(metrics.metrics)
 

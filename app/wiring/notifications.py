@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from nicegui import Event as UiEvent
 
     from app.container import Services
-    from app.live import LiveBridge, Section
+    from app.live import AdminSection, LiveBridge, Section
+    from components.common.guard import Authorize
 
 
 def build(services: Services) -> None:
@@ -64,15 +65,15 @@ def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
     return item
 
 
-def _admin_panel(services: Services, live: LiveBridge) -> Section:
+def _admin_panel(services: Services, live: LiveBridge) -> AdminSection:
     from components.notifications.admin import notification_admin
 
     async def account_active(username: str) -> bool:
         # Uncached, unlike the REST route's token lookup: an account made a moment ago in the Users tab counts.
         return await services.users.active_principal(username) is not None
 
-    async def draw(principal: Principal) -> None:
-        await notification_admin(services.notifications, account_active, live.event_published)
+    async def draw(principal: Principal, authorize: Authorize) -> None:
+        await notification_admin(services.notifications, account_active, live.event_published, authorize)
 
     return draw
 

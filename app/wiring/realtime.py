@@ -35,6 +35,7 @@ def build(services: Services) -> None:
         rate_limit=settings.ws_rate_limit,
         rate_burst=settings.ws_rate_burst,
         write_mode=websocket.WRITE_MODE,
+        max_connections_per_user=settings.ws_max_connections_per_user,
     )
     hub = WebSocketHub(services.broker, history, services.auth.principal_from_token, services.events, config)
     services.websocket = hub
@@ -43,6 +44,8 @@ def build(services: Services) -> None:
     services.jobs.append(Job("websocket_sweep", lambda s: s.settings.ws_cleanup_interval, _sweep))
     services.health_checks["websocket"] = hub.health
     services.events.register_handler("*", hub.on_event)
+    services.auth.on_account_change(
+        lambda change: hub.revoke(change.username, active=change.is_active, role=change.role))
 
 
 def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
@@ -52,7 +55,8 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     api.include_router(realtime_api.router(services.auth, services.websocket, services.events,
                                                    services.users))
     realtime_api.mount(services.websocket)
-    live.admin_panels.append(AdminPanel("Connections", "lan", lambda _principal: _connections_panel(services, live)))
+    live.admin_panels.append(AdminPanel("Connections", "lan",
+                                        lambda _principal, _authorize: _connections_panel(services, live)))
 
 
 async def _connections_panel(services: Services, live: LiveBridge) -> None:

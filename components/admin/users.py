@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import ui
 
+from components.common.guard import Authorize, always
 from services.models import Role
-from services.users import UserError, UserExists, UserStore
+from services.users import HashingBusy, UserError, UserExists, UserStore
 
 ROLES = [r.value for r in Role]
 
 
-class UserAdmin:
-    """A create form and one row per account; `on_change(username)` lets the caller drop cached sessions."""
+AccountUpdate = Callable[..., Awaitable[dict[str, Any] | None]]
+"""Changes an account (`is_active=`, `role=`) and ends what it may no longer have, everywhere."""
 
-    def __init__(self, users: UserStore, current: str, on_change: Callable[[str], None]) -> None:
+
+class UserAdmin:
+    """A create form and one row per account; changes go through `update`, which ends revoked sessions."""
+
+    def __init__(self, users: UserStore, current: str, update: AccountUpdate, authorize: Authorize = always) -> None:
         self.users = users
         self.current = current
-        self.on_change = on_change
+        self.update = update
+        self.authorize = authorize
         with ui.row().classes("w-full items-start gap-2"):
             self.username = ui.input("Username").props("dense outlined").mark("new-username")
             self.password = ui.input("Password", password=True).props("dense outlined").mark("new-password")
@@ -37,6 +44,8 @@ class UserAdmin:
                 self._row(account)
 
     async def create(self) -> None:
+        if not await self.authorize():
+            return
         for field in (self.username, self.password):
             field.props(remove="error error-message")
         try:
@@ -46,6 +55,9 @@ class UserAdmin:
             return
         except UserError as error:
             self._error(self.password if "password" in str(error) else self.username, str(error))
+            return
+        except HashingBusy:
+            ui.notify("The server is busy signing people in; try again in a moment.", type="warning")
             return
         ui.notify(f"Created {self.username.value}", type="positive")
         self.username.set_value("")
@@ -71,8 +83,9 @@ class UserAdmin:
             ui.notify("You cannot take away your own admin role.", type="warning")
             await self.refresh()
             return
-        await self.users.update(username, role=role, is_active=is_active)
-        self.on_change(username)
+        if not await self.authorize():
+            return
+        await self.update(username, role=role, is_active=is_active)
         ui.notify(f"Updated {username}", type="positive")
         await self.refresh()
 

@@ -14,10 +14,6 @@ CHANNELS = ("resources", "humans", "truth", "mesh", "communities", "system", "us
             "events")
 
 
-PRIVATE_CHANNELS = frozenset({"notifications", "users"})
-"""Channels whose events name other users (who was notified, who did what): for admins only."""
-
-
 class EventFeed:
     """Shows event dicts (the REST/WS event shape); `add` puts a new one on top and drops the oldest.
 

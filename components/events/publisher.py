@@ -7,7 +7,8 @@ import logging
 
 from nicegui import ui
 
-from services.events import EventRejected, EventSystem, EventType, EventValidationError
+from components.common.guard import Authorize, always
+from services.events import EventRejected, EventSystem, EventType, EventValidationError, emitted_by_platform
 
 log = logging.getLogger(__name__)
 
@@ -15,12 +16,14 @@ log = logging.getLogger(__name__)
 class EventPublisher:
     """Type, source, optional correlation id and a JSON object of data; errors appear beside the field."""
 
-    def __init__(self, events: EventSystem, username: str) -> None:
+    def __init__(self, events: EventSystem, username: str, authorize: Authorize = always) -> None:
         self.events = events
         self.username = username
+        self.authorize = authorize
         with ui.column().classes("w-full gap-2"):
             with ui.row().classes("w-full gap-2"):
-                self.event_type = ui.select([t.value for t in EventType], label="Event type", with_input=True,
+                self.event_type = ui.select([t.value for t in EventType if not emitted_by_platform(t.value)],
+                                            label="Event type", with_input=True,
                                             new_value_mode="add-unique", value=EventType.RESOURCE_DISTRIBUTED.value) \
                     .props("dense outlined").classes("min-w-[16rem]").mark("publish-type")
                 self.source = ui.input("Source", value="admin-panel").props("dense outlined").mark("publish-source")
@@ -33,6 +36,8 @@ class EventPublisher:
                 .props("color=primary text-color=black").mark("publish-run")
 
     async def publish(self) -> None:
+        if not await self.authorize():
+            return
         self._clear_errors()
         try:
             data = json.loads(self.data.value or "{}")
@@ -41,6 +46,9 @@ class EventPublisher:
             return
         if not isinstance(data, dict):
             self._error(self.data, "data must be a JSON object ({...})")
+            return
+        if emitted_by_platform(self.event_type.value or ""):
+            self._error(self.event_type, "the platform emits this event about itself; it cannot be published here")
             return
         self.result.set_text("publishing…")
         self.button.disable()

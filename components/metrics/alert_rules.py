@@ -9,6 +9,7 @@ from typing import Any
 
 from nicegui import ui
 
+from components.common.guard import Authorize, always
 from services.metrics import CONDITIONS, SEVERITIES, AlertRule, AlertRuleError, MetricsService
 from theme.tokens import DANGER, MAGENTA, MUTED, SUCCESS, YELLOW
 
@@ -19,8 +20,9 @@ STATE_COLORS = {"firing": DANGER, "pending": YELLOW, "ok": SUCCESS}
 class AlertRulesPanel:
     """`refresh()` redraws the states in place; call it on pushes and on fired/resolved events."""
 
-    def __init__(self, metrics: MetricsService) -> None:
+    def __init__(self, metrics: MetricsService, authorize: Authorize = always) -> None:
         self.metrics = metrics
+        self.authorize = authorize
         self._rows: dict[str, tuple[ui.element, ui.label]] = {}
         with ui.element("div").classes("w-full grid gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-7 items-start"):
             self.metric = ui.select(self.names(), label="Metric", with_input=True) \
@@ -58,6 +60,8 @@ class AlertRulesPanel:
         self.summary.set_text(f"{len(rules)} rules · {firing} firing · system {self.metrics.system_health}")
 
     async def create(self) -> None:
+        if not await self.authorize():
+            return
         fields = (self.metric, self.threshold, self.for_seconds, self.cooldown, self.condition, self.severity)
         for field in fields:
             field.props(remove="error error-message")
@@ -103,6 +107,8 @@ class AlertRulesPanel:
 
     async def _delete(self, rule_id: str, dialog: ui.dialog) -> None:
         dialog.close()
+        if not await self.authorize():
+            return
         if await self.metrics.delete_alert_rule(rule_id):
             ui.notify("Rule deleted", type="positive")
         else:

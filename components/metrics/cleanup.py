@@ -7,14 +7,18 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.common.guard import Authorize, always
+
 log = logging.getLogger(__name__)
 
 
 class MetricCleanup:
     """Runs `prune()` (the hourly retention job) on demand and reports the number of points it removed."""
 
-    def __init__(self, prune: Callable[[], Awaitable[int]], retention_days: float) -> None:
+    def __init__(self, prune: Callable[[], Awaitable[int]], retention_days: float,
+                 authorize: Authorize = always) -> None:
         self.prune = prune
+        self.authorize = authorize
         self.retention_days = retention_days
         ui.label(f"Stored minute points older than {retention_days:g} days are removed every hour.") \
             .classes("text-sm muted")
@@ -24,6 +28,8 @@ class MetricCleanup:
             self.result = ui.label().classes("mono text-sm").props("role=status").mark("metrics-prune-result")
 
     async def run(self) -> None:
+        if not await self.authorize():
+            return
         self.button.disable()
         try:
             removed = await self.prune()

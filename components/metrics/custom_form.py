@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
+from components.common.guard import Authorize, always
 from services.metrics import TYPES, MetricCategory, MetricError, MetricsService
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,10 @@ CATEGORIES = [c.value for c in MetricCategory]
 class CustomMetricForm:
     """Creates the metric and waits until it is stored; `on_created(name)` lets other views list it at once."""
 
-    def __init__(self, metrics: MetricsService, on_created: Callable[[str], None]) -> None:
+    def __init__(self, metrics: MetricsService, on_created: Callable[[str], None],
+                 authorize: Authorize = always) -> None:
         self.metrics = metrics
+        self.authorize = authorize
         self.on_created = on_created
         with ui.element("div").classes("w-full grid gap-2 grid-cols-1 sm:grid-cols-2 lg:grid-cols-4 items-start"):
             self.name = ui.input("Name", placeholder="housing_units_built").props("dense outlined") \
@@ -36,6 +39,8 @@ class CustomMetricForm:
             self.result = ui.label().classes("mono text-sm").mark("metric-result")
 
     async def create(self) -> None:
+        if not await self.authorize():
+            return
         fields = (self.name, self.type, self.category, self.unit, self.description)
         for field in fields:
             field.props(remove="error error-message")

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from nicegui import Event as UiEvent
 from nicegui import ui
 
+from components.common.guard import Authorize, always
 from components.notifications.stats import PRIORITIES, STATS_THROTTLE, Cleanup, NotificationStats
 from services.models import Role
 from services.notifications import (
@@ -48,19 +49,19 @@ AccountCheck = Callable[[str], Awaitable[bool]]
 
 
 async def notification_admin(source: NotificationAdminSource, account_active: AccountCheck,
-                             events: UiEvent[dict[str, Any]]) -> None:
+                             events: UiEvent[dict[str, Any]], authorize: Authorize = always) -> None:
     """Draw the tab; the statistics follow `events` (every published event) for as long as the tab is open."""
     with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[3fr_2fr]"):
         with ui.card().classes("neon-card w-full min-w-0"):
             ui.label("Send a notification").classes("neon-subtitle text-lg")
-            SendForm(source, account_active)
+            SendForm(source, account_active, authorize)
         with ui.column().classes("w-full min-w-0 gap-4"):
             with ui.card().classes("neon-card w-full"):
                 ui.label("System alert").classes("neon-subtitle text-lg")
-                AlertForm(source)
+                AlertForm(source, authorize)
             with ui.card().classes("neon-card w-full"):
                 ui.label("Cleanup").classes("neon-subtitle text-lg")
-                Cleanup(source)
+                Cleanup(source, authorize)
     with ui.card().classes("neon-card w-full"):
         ui.label("Statistics").classes("neon-subtitle text-lg")
         stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
@@ -71,9 +72,11 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
 class SendForm:
     """Target, type, priority, words, up to three actions and expiry; every bad field says what is wrong."""
 
-    def __init__(self, source: NotificationAdminSource, account_active: AccountCheck) -> None:
+    def __init__(self, source: NotificationAdminSource, account_active: AccountCheck,
+                 authorize: Authorize = always) -> None:
         self.source = source
         self.account_active = account_active
+        self.authorize = authorize
         self.rows: list[ActionRow] = []
         field = "dense outlined stack-label"  # labels stay up, so the template defaults show as placeholders
         with ui.column().classes("w-full gap-3"):
@@ -127,6 +130,8 @@ class SendForm:
 
     async def send(self) -> None:
         """Check every field, then send through the service (which checks again) and show the new id."""
+        if not await self.authorize():
+            return
         self._clear_errors()
         request, errors = self._request()
         if request.get("user_id") and "user_id" not in errors and not await self.account_active(request["user_id"]):
@@ -277,8 +282,9 @@ class ActionRow:
 class AlertForm:
     """Title, message, level (→ priority) and the channel the alert is pushed on; stored for every admin."""
 
-    def __init__(self, source: NotificationAdminSource) -> None:
+    def __init__(self, source: NotificationAdminSource, authorize: Authorize = always) -> None:
         self.source = source
+        self.authorize = authorize
         self.title = ui.input("Title").props("dense outlined").classes("w-full").mark("alert-title")
         self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
             .mark("alert-message")
@@ -295,6 +301,8 @@ class AlertForm:
             self.result = ui.label().classes("mono text-sm break-all").props("role=status").mark("alert-result")
 
     async def send(self) -> None:
+        if not await self.authorize():
+            return
         fields = {"title": self.title, "message": self.message, "alert_level": self.level,
                   "target_channel": self.channel}
         for element in fields.values():

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from nicegui import ui
 
+from components.common.guard import Authorize, always
+
 log = logging.getLogger(__name__)
 
 PRIORITIES = {1: "low", 2: "medium", 3: "high", 4: "critical", 5: "emergency"}
@@ -22,8 +24,9 @@ class Sweeper(Protocol):
 class Cleanup:
     """Runs the expiry sweep and history retention now and says what they removed."""
 
-    def __init__(self, source: Sweeper) -> None:
+    def __init__(self, source: Sweeper, authorize: Authorize = always) -> None:
         self.source = source
+        self.authorize = authorize
         ui.label("Removes expired notifications (live views are told) and prunes read or dismissed history "
                  "beyond each user's limit. It also runs on a schedule.").classes("text-sm muted")
         with ui.row().classes("items-center gap-3"):
@@ -32,6 +35,8 @@ class Cleanup:
             self.result = ui.label().classes("mono text-sm").props("role=status").mark("cleanup-result")
 
     async def run(self) -> None:
+        if not await self.authorize():
+            return
         self.button.disable()
         try:
             swept = await self.source.sweep()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from services.events.bus import EventHandler, EventSystem
+from services.events.platform import PLATFORM_FAMILIES, emitted_by_platform, note, reactions
 from services.events.store import EventFilter, EventStore
 from services.events.types import Event, EventRejected, EventType, EventValidationError, channel_for
 
 __all__ = [
+    "PLATFORM_FAMILIES",
     "Event",
     "EventFilter",
     "EventHandler",
@@ -16,4 +18,7 @@ __all__ = [
     "EventType",
     "EventValidationError",
     "channel_for",
+    "emitted_by_platform",
+    "note",
+    "reactions",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +21,7 @@ from services.delivery import envelope
 from services.events import Event, EventSystem, EventType, channel_for
 from services.hub.channels import ChannelRouter
 from services.hub.commands import Commands, Limits
-from services.hub.connection import Connection, RateLimiter, Socket
+from services.hub.connection import Connection, RateLimiter, Socket, Verdict
 from services.hub.history import History, HistoryUnavailable
 from services.hub.permissions import connection_refusal
 from services.hub.protocol import (
@@ -48,9 +48,16 @@ deliveries/s offered on one core: direct kept up (~100,000/s, p99 ~125 ms; 0.45 
 Authenticate = Callable[[str], Awaitable[Principal | None]]
 
 
+ANNOUNCE_BURST = 10
+"""user.connected / user.disconnected events one account may cause at once; then ANNOUNCE_RATE per second."""
+ANNOUNCE_RATE = 0.2
+MAX_ANNOUNCERS = 10_000
+
+
 @dataclass(slots=True, frozen=True)
 class HubConfig:
     max_connections: int = 10_000
+    max_connections_per_user: int = 20
     ping_interval: float = 30
     send_queue: int = 1000
     max_message_bytes: int = 65536
@@ -73,6 +80,8 @@ class WebSocketHub:
         self._commands = Commands(self._router, Limits(self.config.max_message_bytes, self.config.rate_limit),
                                   self.counters, self._drop_slow)
         self._connections: dict[str, Connection] = {}
+        self._by_user: dict[str, dict[str, Connection]] = {}
+        self._announcers: OrderedDict[str, RateLimiter] = OrderedDict()
         self._admitting = 0
         self._running = False
 
@@ -134,10 +143,19 @@ class WebSocketHub:
             return
         principal, kind = admitted
         config = self.config
+        mine = self._by_user.setdefault(principal.username, {})
+        if len(mine) >= config.max_connections_per_user:
+            self.counters["refused_per_user"] += 1
+            if not mine:
+                del self._by_user[principal.username]
+            await socket.close(TRY_AGAIN_LATER, f"this account already has {len(mine)} connections here, "
+                                                f"the most one account may hold; close one and retry")
+            return
         conn = Connection(uuid.uuid4().hex, principal.username, principal.role, kind, socket,
                           send_queue=config.send_queue, limiter=RateLimiter(config.rate_limit, config.rate_burst),
                           direct=config.write_mode == "direct")
         self._connections[conn.id] = conn
+        mine[conn.id] = conn
         try:
             await self._welcome(conn)
             while not conn.closed:
@@ -165,8 +183,13 @@ class WebSocketHub:
             "dropped_slow_clients": counters["dropped_slow"],
             "rate_limited_frames": counters["rate_limited"],
             "closed_for_flooding": counters["flooding"],
-            "refused_connections": counters["refused_capacity"] + counters["refused_policy"],
+            "refused_connections": counters["refused_capacity"] + counters["refused_policy"]
+                                   + counters["refused_per_user"],
             "refused_over_capacity": counters["refused_capacity"],
+            "refused_per_user": counters["refused_per_user"],
+            "revoked_connections": counters["revoked"],
+            "announcements_suppressed": counters["announce_suppressed"],
+            "max_connections_per_user": self.config.max_connections_per_user,
             "swept_connections": counters["swept"],
             "unnumbered_messages": counters["unnumbered"],
             "reordered_duplicates": self._router.sequencer.duplicates,
@@ -175,6 +198,24 @@ class WebSocketHub:
             "write_mode": self.config.write_mode,
             "history": self.history.health(),
         }
+
+    async def revoke(self, username: str, *, active: bool, role: str) -> int:
+        """End the connections of an account that was deactivated, or whose role changed (their channels and
+        connection type were granted for the old role): closed with 1008 and a reason; a reconnect with a still
+        valid token is admitted afresh for the new role. Returns how many were closed."""
+        reason = "account deactivated" if active is False else f"account role changed to {role}; reconnect"
+        doomed = [conn for conn in self._by_user.get(username, {}).values()
+                  if not active or conn.role != role]
+        for conn in doomed:
+            self._remove(conn)
+        if doomed:
+            await asyncio.gather(*(conn.close(POLICY_VIOLATION, reason) for conn in doomed), return_exceptions=True)
+            self.counters["revoked"] += len(doomed)
+            log.info("closed %d WebSocket connections of %s: %s", len(doomed), username, reason)
+        return len(doomed)
+
+    def connections_of(self, username: str) -> int:
+        return len(self._by_user.get(username, ()))
 
     def get_connections(self, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Live connections of this process, oldest first."""
@@ -218,6 +259,16 @@ class WebSocketHub:
         refusal = connection_refusal(kind, principal.role)
         return refusal if refusal is not None else (principal, kind)
 
+    def _may_announce(self, username: str) -> bool:
+        """A token bucket per account, so a reconnect storm does not flood the event history."""
+        bucket = self._announcers.get(username)
+        if bucket is None:
+            bucket = self._announcers[username] = RateLimiter(ANNOUNCE_RATE, ANNOUNCE_BURST)
+            while len(self._announcers) > MAX_ANNOUNCERS:
+                self._announcers.popitem(last=False)
+        self._announcers.move_to_end(username)
+        return bucket.check() == Verdict.ALLOW
+
     async def _welcome(self, conn: Connection) -> None:
         channels = default_channels(conn.type, conn.username, conn.role)
         direct = self._commands.direct
@@ -244,9 +295,17 @@ class WebSocketHub:
         conn.detach()
         if self._connections.pop(conn.id, None) is not None:
             self._router.leave_all(conn)
+        mine = self._by_user.get(conn.username)
+        if mine is not None:
+            mine.pop(conn.id, None)
+            if not mine:
+                del self._by_user[conn.username]
 
     async def _announce(self, kind: EventType, conn: Connection) -> None:
         if self.events is None:
+            return
+        if not self._may_announce(conn.username):
+            self.counters["announce_suppressed"] += 1
             return
         data = {"user_id": conn.username, "connection_id": conn.id, "connection_type": conn.type.value}
         try:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from services.events import Event, EventType
+from services.events import Event, EventType, note
 from services.notifications.templates import NotificationType, format_money, format_number, shorten
 
 if TYPE_CHECKING:
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from services.notifications.service import NotificationService
 
 RuleAction = Callable[["NotificationService", Event], Awaitable[list[str]]]
-MAX_MEMBERS = 10_000  # notifications one community.created event may fan out to
+MAX_MEMBERS = 1_000
+"""Notifications one event may fan out to (community members); the publisher is told when more were named."""
+MAX_NAMED = 20_000
+"""Names one event may ask us to look up at all; beyond this they are ignored unread."""
 SEVERITIES = ("info", "warning", "error", "critical", "emergency")
 HEALTH_LEVELS = {"unhealthy": "warning", "critical": "critical"}
 
@@ -111,8 +114,16 @@ async def housing_allocated(service: NotificationService, event: Event) -> list[
 async def community_created(service: NotificationService, event: Event) -> list[str]:
     data = event.data
     name = _text(data.get("name") or data.get("community_id"), "a new community")
-    people = [*(data.get("members") or []), data.get("created_by"), data.get("founder")]
-    recipients = list(dict.fromkeys(p for p in people if isinstance(p, str) and p))[:MAX_MEMBERS]
+    listed = data.get("members")
+    members: list[Any] = listed if isinstance(listed, list) else []
+    people = [data.get("created_by"), data.get("founder"), *members[:MAX_NAMED]]
+    named = list(dict.fromkeys(p for p in people if isinstance(p, str) and p))
+    known = await service._users.existing(named)  # people without an account are not notified at all
+    accounts = [p for p in named if p in known]
+    recipients = accounts[:MAX_MEMBERS]
+    note("community_members", {"named": len(named), "notified": len(recipients),
+                               "skipped_unknown": len(named) - len(accounts), "capped": len(accounts) > MAX_MEMBERS,
+                               "cap": MAX_MEMBERS})
     body = _pick(data, "community_id", "name", "governance")
     return [await service.send_notification(
         member, NotificationType.INFO, body, "🏘️ Community Created",

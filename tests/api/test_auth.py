@@ -10,7 +10,7 @@ ROUTES = [
     ("GET", "/api/v1/users", None, {"admin"}),
     ("POST", "/api/v1/users", {"username": "zed", "password": "zed-password", "role": "user"}, {"admin"}),
     ("PATCH", "/api/v1/users/nobody", {"is_active": False}, {"admin"}),
-    ("POST", "/api/v1/realtime/events/publish", {"event_type": "system.metrics.updated", "data": {}},
+    ("POST", "/api/v1/realtime/events/publish", {"event_type": "mesh.node.connected", "data": {"node_id": "n"}},
      {"admin", "system"}),
     ("GET", "/api/v1/realtime/events/history", None, {"admin"}),
 ]

@@ -79,13 +79,24 @@ async def publish(client: httpx.AsyncClient, headers: dict[str, str], event_type
     assert response.status_code == 201, response.text
 
 
+async def act(client: httpx.AsyncClient, admin_headers: dict[str, str], bob: dict[str, str], action: str) -> None:
+    """Bob takes an action on a notification: the platform itself publishes `user.action` (nobody may forge it)."""
+    sent = await client.post("/api/v1/notifications/send", headers=admin_headers, json={
+        "user_id": "bob", "notification_type": "info", "message": "choose",
+        "actions": [{"label": "Do it", "action": action}]})
+    assert sent.status_code == 201, sent.text
+    acted = await client.post(f"/api/v1/notifications/{sent.json()['notification_id']}/actions/{action}",
+                              headers=bob)
+    assert acted.is_success, acted.text
+
+
 async def test_a_user_never_sees_who_else_was_notified_or_what_others_did(
         user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
-    await create_account(client, admin_headers, "bob")
+    bob = await create_account(client, admin_headers, "bob")
     await create_account(client, admin_headers, "alice")
     await client.post("/api/v1/notifications/send", headers=admin_headers,
                       json={"user_id": "bob", "notification_type": "info", "message": "for bob"})
-    await publish(client, admin_headers, "user.action", user_id="bob", action="stored-secret")
+    await act(client, admin_headers, bob, "stored-secret")
     await publish(client, admin_headers, "human.registered", human_id="first-public")
     await log_in(user, "alice", USER_PASSWORD)
     await user.should_see("human_id=first-public")
@@ -96,7 +107,7 @@ async def test_a_user_never_sees_who_else_was_notified_or_what_others_did(
 
     await client.post("/api/v1/notifications/send", headers=admin_headers,
                       json={"user_id": "bob", "notification_type": "info", "message": "for bob, live"})
-    await publish(client, admin_headers, "user.action", user_id="bob", action="live-secret")
+    await act(client, admin_headers, bob, "live-secret")
     await publish(client, admin_headers, "human.registered", human_id="later-public")
     await user.should_see("human_id=later-public")  # published last: the others came before
     await user.should_not_see("action=live-secret")
@@ -107,13 +118,13 @@ async def test_a_user_never_sees_who_else_was_notified_or_what_others_did(
 
 async def test_an_admin_sees_every_channel(user: User, client: httpx.AsyncClient,
                                            admin_headers: dict[str, str]) -> None:
-    await create_account(client, admin_headers, "bob")
-    await publish(client, admin_headers, "user.action", user_id="bob", action="stored-action")
+    bob = await create_account(client, admin_headers, "bob")
+    await act(client, admin_headers, bob, "stored-action")
     await log_in(user)
     await user.should_see("action=stored-action")
     await client.post("/api/v1/notifications/send", headers=admin_headers,
                       json={"user_id": "bob", "notification_type": "info", "message": "for bob"})
-    await publish(client, admin_headers, "user.action", user_id="bob", action="live-action")
+    await act(client, admin_headers, bob, "live-action")
     await user.should_see("action=live-action")
     await user.should_see("notification.sent")
     await user.should_see(marker="filter-users")

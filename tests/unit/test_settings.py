@@ -61,3 +61,52 @@ def test_the_app_refuses_to_start_with_a_bad_value(tmp_path: Path) -> None:
                             timeout=60)
     assert result.returncode != 0
     assert "PORT" in result.stderr and "Invalid configuration" in result.stderr
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"SECRET_KEY": ""}, "SECRET_KEY"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "k" * 40, "ADMIN_PASSWORD": "admin"}, "ADMIN_PASSWORD"),
+    ({"SECRET_KEY": "k" * 40, "ADMIN_PASSWORD": "changeme"}, "ADMIN_PASSWORD"),
+    ({"SECRET_KEY": "k" * 40, "ADMIN_PASSWORD": "eleven-char"}, "ADMIN_PASSWORD"),
+])
+def test_production_refuses_generated_or_weak_secrets(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                      named: str) -> None:
+    monkeypatch.setenv("ENV", "production")
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as stopped:
+        load_settings()
+    assert named in str(stopped.value)
+
+
+def test_production_accepts_a_given_key_and_a_strong_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("ADMIN_PASSWORD", "a long and unusual phrase")
+    assert load_settings().env == "production"
+
+
+def test_production_will_not_generate_the_first_admin_password(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "ENV": "production", "SECRET_KEY": "k" * 40,
+           "PORT": "8799"}
+    for name in ("PYTEST_CURRENT_TEST", "ADMIN_PASSWORD", "DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "ADMIN_PASSWORD" in result.stderr + result.stdout
+    assert "password '" not in result.stdout  # nothing was generated and printed
+
+
+def test_the_database_file_is_private(tmp_path: Path) -> None:
+    from app.db import create_db_engine, migrate
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'liberation.db'}")
+    migrate(engine)
+    engine.dispose()
+    for name in ("liberation.db", "liberation.db-wal"):
+        path = tmp_path / "data" / name
+        if path.exists():
+            assert path.stat().st_mode & 0o077 == 0, name

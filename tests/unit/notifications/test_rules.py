@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from services.events import reactions
 from services.events.bus import Event, EventSystem
-from services.notifications.rules import RULES
+from services.notifications.rules import MAX_MEMBERS, RULES
 from services.notifications.service import NotificationService
 from tests.clocks import DateClock
 from tests.unit.notifications.test_service import START, Accounts, Recorder
@@ -119,14 +120,31 @@ async def test_housing_allocated_tells_the_human(world: World) -> None:
     assert [n["message"] for n in await inbox(world, "bob")] == ["Your housing has been allocated."]
 
 
-async def test_community_created_tells_each_member_once(world: World) -> None:
-    event = await world.bus.publish("community.created", {"community_id": "c-9", "name": "Riverside",
-                                                    "members": ["alice", "bob", "alice"], "created_by": "carol"})
+async def test_community_created_tells_each_member_with_an_account_once(world: World) -> None:
+    world.accounts.roles["carol"] = "user"
+    with reactions() as caused:
+        event = await world.bus.publish("community.created", {
+            "community_id": "c-9", "name": "Riverside", "members": ["alice", "bob", "alice", "ghost"],
+            "created_by": "carol"})
     for member in ("alice", "bob", "carol"):
         [note] = await inbox(world, member)
         assert note["message"] == "You are a member of the new community Riverside."
         assert note["correlation_id"] == event.id
     assert await inbox(world, "root") == []
+    assert await inbox(world, "ghost") == []  # no account: no row waiting for one
+    assert caused["community_members"] == {"named": 4, "notified": 3, "skipped_unknown": 1, "capped": False,
+                                           "cap": MAX_MEMBERS}
+
+
+async def test_a_community_fan_out_is_capped_and_says_so(world: World) -> None:
+    for i in range(MAX_MEMBERS + 5):
+        world.accounts.roles[f"m{i}"] = "user"
+    with reactions() as caused:
+        await world.bus.publish("community.created", {"community_id": "c-10", "name": "Big",
+                                                      "members": [f"m{i}" for i in range(MAX_MEMBERS + 5)]})
+    assert caused["community_members"]["notified"] == MAX_MEMBERS
+    assert caused["community_members"]["capped"] is True
+    assert await inbox(world, f"m{MAX_MEMBERS + 4}") == []
 
 
 async def test_metric_alert_fired_and_resolved(world: World) -> None:

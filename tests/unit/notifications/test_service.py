@@ -27,6 +27,9 @@ class Accounts:
         role = self.roles.get(username)
         return {"username": username, "role": role} if role else None
 
+    async def existing(self, usernames: list[str]) -> set[str]:
+        return {name for name in usernames if name in self.roles}
+
 
 class Recorder:
     """A delivery that remembers every envelope it was asked to push."""
