@@ -9,6 +9,7 @@ request; the replacements below do the same work as plain ASGI callables.
 from __future__ import annotations
 
 import inspect
+import logging
 import uuid
 from typing import Any
 
@@ -18,6 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 MACHINE_PREFIXES = ("/api/", "/metrics", "/docs", "/openapi.json", "/redoc")
 DOC_SECTIONS = ("auth", "users", "events", "notifications", "metrics", "websocket", "health")
@@ -146,6 +149,39 @@ class BrowserOnly:
             await self.wrapped(scope, receive, send)
 
 
+class UnexpectedErrors:
+    """Answers a JSON 500 `{"detail": ...}` for an exception no route handled, and keeps it from the server.
+
+    Starlette's ServerErrorMiddleware sends its 500 and then raises again; the server, seeing an exception after a
+    response began, closes the connection, which breaks the client's next request on it (a pooled keep-alive one).
+    Here the exception is logged and answered, and the connection stays usable. An exception after the response
+    began still goes up: only closing the connection can tell the client its answer is cut short.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            log.exception("unexpected error answering %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, send)
+
+
 def replace_slow_middlewares(app: FastAPI, api: FastAPI) -> None:
     """Put the REST app in front, and swap NiceGUI's BaseHTTPMiddleware classes for the ASGI ones above."""
     from nicegui.middlewares import RedirectWithPrefixMiddleware, SetCacheControlMiddleware
@@ -183,6 +219,7 @@ def build_api() -> FastAPI:
                   description="Events, notifications, metrics and the WebSocket hub of the Liberation System.",
                   openapi_tags=[{"name": tag} for tag in DOC_SECTIONS], **options)
     add_validation_errors(api)
+    api.add_middleware(UnexpectedErrors)  # added first: innermost, so timing and error counts see its 500
     return api
 
 

@@ -11,13 +11,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 RETRIES = 4
 RETRY_DELAY = 0.05  # seconds before the second attempt; times 4 for each further one
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, ConnectionError, TimeoutError)
+"""Failures of the database or the way to it (down, locked, a dropped connection), which a retry may cure."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed write may succeed if tried again; False when the rows themselves are refused (a value the
+    database cannot store, a broken constraint, a driver that cannot encode a value)."""
+    return isinstance(error, TRANSIENT) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def refusal(error: BaseException) -> str:
+    """A short, safe description of why the database refused a row: the driver's first line, without SQL."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return (lines[0] if lines else type(cause).__name__)[:200]
 
 
 @dataclass(slots=True)
@@ -154,18 +170,22 @@ class BatchWriter:
                 waiter.future.set_result(None)
 
     async def _insert(self, rows: list[Row]) -> dict[str, Exception]:
-        """Insert with retries and backoff; the rows that could not be stored, by id."""
+        """Insert, retrying failures of the database with backoff; the rows that could not be stored, by id."""
         error: Exception | None = None
         for attempt in range(RETRIES):
             if attempt:
                 await asyncio.sleep(RETRY_DELAY * 4 ** (attempt - 1))
             try:
                 await asyncio.to_thread(self._insert_rows, rows)
-            except (IntegrityError, DataError) as exc:
-                # A bad row fails the same way every time: store the others one by one instead.
-                log.warning("writing %d %s rows failed (%s); retrying them one by one", len(rows), self.name, exc)
-                return self._count(await asyncio.to_thread(self._insert_each, rows), len(rows))
             except Exception as exc:
+                if not is_transient(exc):
+                    # A row the database refuses fails the same way every time, and takes its whole batch with it:
+                    # store the rows one by one at once, so only the bad one fails (and only its sender hears).
+                    if len(rows) == 1:
+                        return self._count({rows[0]["id"]: exc}, 1)
+                    log.warning("writing %d %s rows failed (%s); writing them one by one", len(rows), self.name,
+                                refusal(exc))
+                    return self._count(await asyncio.to_thread(self._insert_each, rows), len(rows))
                 error = exc
                 log.warning("writing %d %s rows failed (attempt %d of %d): %s", len(rows), self.name, attempt + 1,
                             RETRIES, exc)

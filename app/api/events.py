@@ -1,15 +1,14 @@
 """Event bus over REST: publish (admin, system) and search history (admin)."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, MAX_OFFSET, role_guard
+from app.api.inputs import Text, UtcTime
 from app.security import Auth
 from services.events import EventRejected, EventSystem, EventValidationError, emitted_by_platform, reactions
-from services.models import as_utc
 from services.users import Principal
 
 
@@ -47,18 +46,17 @@ def router(auth: Auth, events: EventSystem) -> APIRouter:
     @api.get("/history")
     async def history(
         _: admin,
-        event_type: str | None = None,
-        source: str | None = None,
-        correlation_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        q: Annotated[str | None, Query(max_length=200, description="free text searched in event data")] = None,
+        event_type: Text | None = None,
+        source: Text | None = None,
+        correlation_id: Text | None = None,
+        since: UtcTime | None = None,
+        until: UtcTime | None = None,
+        q: Annotated[Text | None, Query(max_length=200, description="free text searched in event data")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         filters: dict[str, Any] = {"event_type": event_type, "source": source, "correlation_id": correlation_id,
-                                   "since": as_utc(since) if since else None,
-                                   "until": as_utc(until) if until else None, "text": q}
+                                   "since": since, "until": until, "text": q}
         found = await events.get_event_history(limit=limit, offset=offset, **filters)
         total = await events.count_event_history(**filters)
         return {"events": [e.to_dict() for e in found], "total_count": total, "limit": limit, "offset": offset}

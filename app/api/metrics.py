@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, ANYONE_SIGNED_IN, role_guard
+from app.api.inputs import Text
 from app.security import Auth
 from services.metrics import (
     CONTENT_TYPE_LATEST,
@@ -30,17 +31,17 @@ class CreateMetric(BaseModel):
     name: str = Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,99}$", examples=["housing_units_built"])
     metric_type: MetricTypeName = "gauge"
     category: CategoryName = "system"
-    description: str = Field("", max_length=500)
-    unit: str = Field("", max_length=50, examples=["count"])
+    description: Text = Field("", max_length=500)
+    unit: Text = Field("", max_length=50, examples=["count"])
 
 
 class RecordValue(BaseModel):
     value: Number = Field(examples=[42.5])
-    tags: dict[str, str | int | float | bool] | None = Field(None, max_length=10)
+    tags: dict[Text, Text | int | float | bool] | None = Field(None, max_length=10)
 
 
 class CreateAlertRule(BaseModel):
-    metric_name: str = Field(min_length=1, max_length=100, examples=["system_cpu_usage"])
+    metric_name: Text = Field(min_length=1, max_length=100, examples=["system_cpu_usage"])
     threshold: Number = Field(examples=[90])
     condition: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
     severity: Literal["info", "warning", "error", "critical"] = "warning"

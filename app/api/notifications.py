@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ADMIN, ANYONE_SIGNED_IN, role_guard
+from app.api.inputs import JsonObject, Text
 from app.security import Auth
 from services.notifications import NotificationError, NotificationService
 from services.users import Principal
@@ -19,17 +20,17 @@ class SendRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str | None = Field(None, examples=["alice"])
-    role: str | None = Field(None, examples=["admin"])
+    user_id: Text | None = Field(None, examples=["alice"])
+    role: Text | None = Field(None, examples=["admin"])
     broadcast: bool = False
-    notification_type: str = Field(examples=["resource_distribution"])
+    notification_type: Text = Field(examples=["resource_distribution"])
     priority: int | None = Field(None, description="1 (low) to 5 (emergency); default from the template")
-    title: str | None = None
-    message: str | None = None
-    data: dict[str, Any] | None = Field(None, examples=[{"amount": 800}])
+    title: Text | None = None
+    message: Text | None = None
+    data: JsonObject | None = Field(None, examples=[{"amount": 800}])
     actions: list[dict[str, Any]] | None = Field(
         None, description="up to 3 of {label, action, url?}", examples=[[{"label": "Open", "action": "open"}]])
-    channel: str | None = None
+    channel: Text | None = None
     expires_at: datetime | None = Field(None, description="UTC when naive; must be in the future")
     ttl_seconds: float | None = Field(None, description="instead of expires_at")
 
@@ -37,11 +38,11 @@ class SendRequest(BaseModel):
 class AlertRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str
-    message: str
-    alert_level: str = Field("info", examples=["info", "warning", "error", "critical", "emergency"])
-    target_channel: str = Field("system", examples=["system", "truth", "mesh"])
-    data: dict[str, Any] | None = None
+    title: Text
+    message: Text
+    alert_level: Text = Field("info", examples=["info", "warning", "error", "critical", "emergency"])
+    target_channel: Text = Field("system", examples=["system", "truth", "mesh"])
+    data: JsonObject | None = None
 
 
 def router(auth: Auth, notifications: NotificationService) -> APIRouter:

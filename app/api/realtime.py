@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.deps import ADMIN, MAX_OFFSET, role_guard
+from app.api.inputs import JsonObject, Text
 from app.security import Auth
 from services.delivery import user_channel
 from services.events import EventSystem
@@ -23,13 +24,13 @@ MAX_PUSH_BYTES = 1024 * 1024
 
 class BroadcastRequest(BaseModel):
     channel: str = Field(pattern=f"^{CHANNEL_NAME.pattern}$", examples=["broadcast", "resources", "role:admin"])
-    message_type: str = Field(min_length=1, max_length=64, examples=["system_alert"])
-    data: dict[str, Any] = Field(default_factory=dict, examples=[{"title": "Maintenance at 22:00"}])
+    message_type: Text = Field(min_length=1, max_length=64, examples=["system_alert"])
+    data: JsonObject = Field(default_factory=dict, examples=[{"title": "Maintenance at 22:00"}])
 
 
 class NotifyRequest(BaseModel):
-    message_type: str = Field("notification", min_length=1, max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict, examples=[{"title": "Hello", "message": "from the admin"}])
+    message_type: Text = Field("notification", min_length=1, max_length=64)
+    data: JsonObject = Field(default_factory=dict, examples=[{"title": "Hello", "message": "from the admin"}])
 
 
 def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore) -> APIRouter:
@@ -63,7 +64,7 @@ def router(auth: Auth, hub: WebSocketHub, events: EventSystem, users: UserStore)
         return {"sent_count": sent, "channel": body.channel, "seq": message["seq"], "id": message["id"]}
 
     @api.post("/ws/notify/{user_id}")
-    async def notify(user_id: str, body: NotifyRequest, _: admin) -> dict[str, Any]:
+    async def notify(user_id: Text, body: NotifyRequest, _: admin) -> dict[str, Any]:
         """Deliver a message to one account's own channel `user:<user_id>` (404 for an unknown account).
 
         `sent_count` counts that account's WebSocket connections on the process that answered this request that the

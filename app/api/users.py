@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, role_guard
+from app.api.inputs import Text
 from app.security import Auth
 from services.models import Role
 from services.users import HashingBusy, Principal, UserError, UserExists
@@ -43,7 +44,7 @@ def router(auth: Auth) -> APIRouter:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error), headers={"Retry-After": "1"}) from None
 
     @api.patch("/{username}")
-    async def update_user(username: str, body: UserUpdate, caller: admin) -> dict[str, object]:
+    async def update_user(username: Text, body: UserUpdate, caller: admin) -> dict[str, object]:
         if username == caller.username and (body.is_active is False or body.role not in (None, Role.ADMIN)):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "you cannot lock yourself out")
         updated = await auth.update_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from app.container import Services
     from app.live import LiveBridge, Section
 
+log = logging.getLogger(__name__)
 CARDS = tuple(dict.fromkeys((*SYSTEM_KEYS[:3], *DASHBOARD_KEYS)))  # CPU, memory, disk, then the 7 key metrics
 ALERT_EVENTS = {EventType.METRIC_ALERT_FIRED.value, EventType.METRIC_ALERT_RESOLVED.value}
 
@@ -158,8 +160,13 @@ async def push(services: Services) -> None:
     metrics.collect()
     if not services.leadership.leader:
         return
-    await services.delivery.deliver("dashboard", "metrics_update", await metrics.get_dashboard_metrics())
-    await services.delivery.deliver("admin", "admin_metrics", await metrics.get_admin_metrics())
+    # Each part on its own: a failing one is logged and retried next interval, and the other still goes out.
+    for channel, message_type, build in (("dashboard", "metrics_update", metrics.get_dashboard_metrics),
+                                         ("admin", "admin_metrics", metrics.get_admin_metrics)):
+        try:
+            await services.delivery.deliver(channel, message_type, await build())
+        except Exception:
+            log.warning("pushing %s failed", message_type, exc_info=True)
 
 
 async def evaluate_alerts(services: Services) -> None:

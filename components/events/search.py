@@ -63,8 +63,12 @@ class EventSearch:
         except ValueError as error:
             self.summary.set_text(str(error))
             return
-        found = await self.events.get_event_history(limit=PAGE_SIZE, offset=self.offset, **filters)
-        self.total = await self.events.count_event_history(**filters)
+        try:
+            found = await self.events.get_event_history(limit=PAGE_SIZE, offset=self.offset, **filters)
+            self.total = await self.events.count_event_history(**filters)
+        except ValueError as error:  # EventValidationError: a time outside the calendar, a NUL in the text
+            self.summary.set_text(str(error))
+            return
         self.results.clear()
         with self.results:
             for event in found:

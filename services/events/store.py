@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from services.events.types import Event
+from services.checks import check_text, safe_time
+from services.events.types import Event, EventValidationError
 from services.models import EventRecord, as_utc
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,17 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None  # case-insensitive substring of the data JSON
+
+    def __post_init__(self) -> None:
+        """Refuse what no database can compare (NUL, lone surrogates) and times with no UTC equivalent."""
+        for name in ("event_type", "source", "correlation_id", "text"):
+            value = getattr(self, name)
+            if value is not None:
+                check_text(value, name, EventValidationError)
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, safe_time(value, name, EventValidationError))
 
     def clauses(self) -> list[ColumnElement[bool]]:
         c = TABLE.c

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
+from services.checks import json_problem
 from services.models import EventRecord, as_utc, utcnow
 
 MAX_TYPE_LENGTH = 100
@@ -235,6 +236,8 @@ def encode_data(data: dict[str, Any]) -> str:
         raise EventValidationError("data", f"is not JSON-serialisable: {exc}") from None
     if len(encoded) > MAX_DATA_BYTES:
         raise EventValidationError("data", f"JSON is {len(encoded)} bytes, over the {MAX_DATA_BYTES}-byte limit")
+    if b"\\u0000" in encoded and (found := json_problem(data, "data")) is not None:  # JSON writes NUL as \u0000
+        raise EventValidationError(*found)
     return encoded.decode()
 
 

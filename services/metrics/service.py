@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.checks import check_text
 from services.metrics.alerts import DEFAULT_RULES, AlertRule, AlertRules, Transition
 from services.metrics.analysis import iso
 from services.metrics.defaults import DASHBOARD_KEYS, DEFAULT_METRICS, SYSTEM_KEYS
 from services.metrics.history import MetricHistory
 from services.metrics.host import HostSampler
 from services.metrics.monitor import AlertMonitor, HealthReport, Publish
-from services.metrics.payloads import card, summary
+from services.metrics.payloads import blank_card, card, summary
 from services.metrics.store import MetricStore
 from services.metrics.types import MINUTE, TYPES, Clock, Metric, MetricCategory, Rate
 from services.models import utcnow
@@ -34,6 +35,10 @@ HOUR = 3600.0
 
 class MetricError(ValueError):
     """A metric cannot be created or recorded as asked; the message is safe to show."""
+
+
+def _metric_error(field: str, reason: str) -> MetricError:
+    return MetricError(f"{field}: {reason}")
 
 
 class MetricsService:
@@ -153,7 +158,13 @@ class MetricsService:
     def card(self, name: str, window: float = HOUR) -> dict[str, Any] | None:
         """What a live card shows: current value, average and trend over `window`, unit."""
         metric = self.metrics.get(name)
-        return None if metric is None else card(metric, self._clock() - window)
+        if metric is None:
+            return None
+        try:
+            return card(metric, self._clock() - window)
+        except Exception as error:  # one metric's card must not take down a list or a push of every metric
+            self._warn_once(f"card:{name}", "metric %s: its card could not be computed: %r", name, error)
+            return blank_card(metric)
 
     @property
     def system_health(self) -> str:
@@ -277,6 +288,8 @@ class MetricsService:
             raise MetricError(f"category must be one of {', '.join(c.value for c in MetricCategory)}")
         if len(description) > 500 or len(unit) > 50:
             raise MetricError("description is limited to 500 characters and unit to 50")
+        for field, text in (("description", description), ("unit", unit)):
+            check_text(text, field, _metric_error)
         if len(self.metrics) >= self.max_metrics:
             raise MetricError(f"at most {self.max_metrics} metrics")
         return self._register(name, metric_type, category, description, unit)

@@ -38,7 +38,7 @@ class Counter(Metric):
     def inc(self, value: float = 1.0, tags: Mapping[str, Any] | None = None) -> None:
         if value < 0:
             raise ValueError(f"counter {self.name} cannot decrease (got {value})")
-        self.total += value
+        self.total = _sum(self.total, value, self.name)
         self._store(value, self.total, self._clock())
         if tags and (child := self._child(tags)) is not None:
             child.record(value)
@@ -72,10 +72,10 @@ class Gauge(Metric):
     record = set
 
     def inc(self, amount: float = 1.0, tags: Mapping[str, Any] | None = None) -> None:
-        self.set(self.value + amount)
+        self.set(_sum(self.value, amount, self.name))
         if tags and (child := self._child(tags)) is not None:
             assert isinstance(child, Gauge)
-            child.set(child.value + amount)
+            child.set(_sum(child.value, amount, self.name))
 
     def dec(self, amount: float = 1.0, tags: Mapping[str, Any] | None = None) -> None:
         self.inc(-amount, tags)
@@ -103,8 +103,9 @@ class Histogram(Metric):
         self.sum = 0.0
 
     def observe(self, value: float, tags: Mapping[str, Any] | None = None) -> None:
+        total = _sum(self.sum, value, self.name)
         self.bucket_counts[bisect_left(self.bounds, value)] += 1
-        self.sum += value
+        self.sum = total
         self._store(value, value, self._clock())
         if tags and (child := self._child(tags)) is not None:
             child.record(value)
@@ -194,13 +195,14 @@ class Rate(Metric):
         n = value
         if n < 0:
             raise ValueError(f"rate {self.name} counts events; got {n}")
+        total = _sum(self.total, n, self.name)  # every window sum is at most the total: finite too
         now = self._clock()
         sec = int(now)
         if sec > self._sec:
             self._advance(sec)
         self._buckets[sec % self.window] += n
         self._wsum += n
-        self.total += n
+        self.total = total
         self._store(n, self._wsum / self.window, now)
         if tags and (child := self._child(tags)) is not None:
             child.record(n)
@@ -238,6 +240,15 @@ class Rate(Metric):
     def _new_child(self) -> Metric:
         return type(self)(self.name, self.category, self.description, self.unit, clock=self._clock,
                           ring_size=CHILD_RING_SIZE, minutes=1, window=self.window)
+
+
+def _sum(total: float, value: float, name: str) -> float:
+    """`total + value`, or ValueError when that is no finite number: a running total that overflowed to inf would
+    break every statistic and answer built on it, for as long as the process runs."""
+    result = total + value
+    if result - result:  # inf or NaN (a NaN value too)
+        raise ValueError(f"{name}: adding {value!r} to {total!r} leaves the range of numbers it can hold")
+    return result
 
 
 TYPES: dict[str, type[Metric]] = {cls.kind.value: cls for cls in (Counter, Gauge, Histogram, Timer, Rate)}

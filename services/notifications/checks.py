@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.models import Role, as_utc
+from services.checks import EDGE_MARGIN, json_problem, safe_time, text_problem
+from services.models import Role
 from services.notifications.templates import TEMPLATES, NotificationType, render
 from services.notifications.types import Notification, NotificationError, dumps, new_notification_id
 
@@ -98,7 +99,7 @@ def check_target(user_id: object, role: object, broadcast: object) -> None:
     if given != 1:
         raise NotificationError("target", "give exactly one of user_id, role or broadcast=true")
     if user_id is not None and (not isinstance(user_id, str) or not 1 <= len(user_id) <= MAX_USER_ID
-                                or "\x00" in user_id):
+                                or text_problem(user_id) is not None):
         raise NotificationError("user_id", f"must be a username of 1-{MAX_USER_ID} characters")
     if role is not None and role not in ROLES:
         raise NotificationError("role", f"unknown role {role!r}; expected one of {', '.join(sorted(ROLES))}")
@@ -109,8 +110,9 @@ def check_text(name: str, value: object, limit: int) -> str:
         raise NotificationError(name, "must not be empty")
     if len(value) > limit:
         raise NotificationError(name, f"is {len(value)} characters, longer than {limit}")
-    if "\x00" in value:
-        raise NotificationError(name, "must not contain NUL characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise NotificationError(name, problem)
     return value
 
 
@@ -154,6 +156,8 @@ def check_data(data: object) -> tuple[dict[str, Any], str]:
         raise NotificationError("data", f"is not JSON-serialisable: {error}") from None
     if len(encoded) > MAX_DATA_BYTES:
         raise NotificationError("data", f"JSON is {len(encoded)} bytes, over the {MAX_DATA_BYTES}-byte limit")
+    if "\\u0000" in encoded and (found := json_problem(data, "data")) is not None:  # JSON writes NUL as \u0000
+        raise NotificationError(*found)
     return data, encoded
 
 
@@ -166,8 +170,9 @@ def check_channel(channel: object, name: str = "channel") -> str | None:
 
 
 def check_correlation_id(value: object) -> str | None:
-    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 36):
-        raise NotificationError("correlation_id", "must be a string of at most 36 characters")
+    if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 36
+                              or text_problem(value) is not None):
+        raise NotificationError("correlation_id", "must be a string of at most 36 characters, without NUL")
     return value
 
 
@@ -185,7 +190,8 @@ def resolve_expiry(expires_at: object, ttl_seconds: object, now: datetime) -> da
         return None
     if not isinstance(expires_at, datetime):
         raise NotificationError("expires_at", "must be a datetime")
-    expiry = as_utc(expires_at)
+    # Stored, then read back in other time zones (a database session's, a browser's): keep a day from the edges.
+    expiry = safe_time(expires_at, "expires_at", NotificationError, margin=EDGE_MARGIN)
     if expiry <= now:
         raise NotificationError("expires_at", f"{expiry.isoformat()} is in the past")
     return expiry

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from services.batch_writer import BatchWriter
+from services.batch_writer import BatchWriter, is_transient, refusal
 from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType
 from services.models import as_utc, utcnow
@@ -236,9 +236,15 @@ class NotificationService:
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
     async def _send(self, notification: Notification, durable: bool) -> dict[str, Any]:
-        committed = await self._writer.write(notification.to_row(), durable=durable)
-        if committed is not None:
-            await committed  # a durable send is delivered only once it is stored
+        try:
+            committed = await self._writer.write(notification.to_row(), durable=durable)
+            if committed is not None:
+                await committed  # a durable send is delivered only once it is stored
+        except Exception as error:
+            if is_transient(error):  # the database is away: not the sender's fault, nothing to tell them to fix
+                raise
+            # A value the checks let through and the database refused; the rest of its batch was stored.
+            raise NotificationError("notification", f"the database refused to store it: {refusal(error)}") from error
         self._counters["sent"] += 1
         sent = notification.to_dict()
         await self._push(notification.recipients, "notification", sent)

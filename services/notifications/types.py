@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from services.checks import safe_time
 from services.delivery import BROADCAST, role_channel, user_channel
 from services.models import as_utc
 
@@ -119,13 +120,14 @@ def parse_since(since: str | datetime | None) -> tuple[str | None, datetime | No
     if since is None or since == "":
         return None, None
     if isinstance(since, datetime):
-        return None, as_utc(since)
+        return None, safe_time(since, "since", NotificationError)
     if is_notification_id(since):
         return since, None
     try:
-        return None, as_utc(datetime.fromisoformat(since))
+        parsed = datetime.fromisoformat(since)
     except ValueError:
         raise NotificationError("since", "must be a notification id or an ISO-8601 time") from None
+    return None, safe_time(parsed, "since", NotificationError)
 
 
 def new_notification_id() -> str:

@@ -1,5 +1,8 @@
 """Metrics over REST: role checks, validation, summaries, history, alert rules and the Prometheus endpoint."""
 
+import json
+from typing import Any
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -143,3 +146,27 @@ async def test_prometheus_endpoint_can_require_a_token(private_metrics: None, cl
     scraper = await create_account(client, admin_headers, "prometheus", role="system")
     assert (await client.get("/metrics", headers=scraper)).status_code == 200
     assert (await client.get("/metrics", headers=bearer("forged"))).status_code == 401
+
+
+@pytest.mark.reliability
+async def test_extreme_values_leave_every_metrics_route_answering_valid_json(
+        client: httpx.AsyncClient, system_headers: dict[str, str], user_headers: dict[str, str]) -> None:
+    for value in (1e308, -1e308):
+        recorded = await client.post(f"{METRICS}/swing/record", headers=system_headers, json={"value": value})
+        assert recorded.status_code == 200, recorded.text
+
+    def strict(response: httpx.Response) -> Any:
+        assert response.status_code == 200, response.text
+
+        def refuse(constant: str) -> None:
+            raise AssertionError(f"{constant} is not JSON")
+
+        return json.loads(response.text, parse_constant=refuse)
+
+    listed = strict(await client.get(METRICS, headers=user_headers))
+    swing = next(m for m in listed["metrics"] if m["name"] == "swing")
+    assert (swing["value"], swing["average"]) == (-1e308, 0.0) and swing["trend"]["direction"] == "down"
+    strict(await client.get(f"{METRICS}/dashboard", headers=user_headers))
+    summary = strict(await client.get(f"{METRICS}/swing", headers=user_headers))
+    assert (summary["count"], summary["mean"], summary["stddev"]) == (2, 0.0, 1e308)
+    strict(await client.get(f"{METRICS}/swing/history", headers=user_headers))

@@ -1,11 +1,14 @@
 """Notifications over REST: the original scenario end to end, targeting, ownership, validation, catch-up, admin."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from services.notifications.store import NotificationStore
+from tests.api.app_databases import app_database  # noqa: F401  (a fixture: the app on SQLite, then PostgreSQL)
 from tests.app_fixtures import create_account
 
 BASE = "/api/v1/notifications"
@@ -202,3 +205,43 @@ async def test_stats_and_cleanup(client: httpx.AsyncClient, admin_headers: dict[
 async def test_the_cleanup_job_is_scheduled(client: httpx.AsyncClient) -> None:
     health = (await client.get("/api/v1/health")).json()
     assert "notification_cleanup" in {job["id"] for job in health["scheduler"]["jobs"]}
+
+
+@pytest.fixture
+def refusing_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store refuses any batch holding a notification titled `poison`, as a driver refuses a value it cannot
+    encode: a failure no check foresaw. Request it before `client` (the app binds the insert when it starts)."""
+    insert = NotificationStore.insert
+
+    def refusing(self: NotificationStore, rows: list[dict[str, Any]]) -> None:
+        if any(row["title"] == "poison" for row in rows):
+            raise UnicodeEncodeError("utf-8", "poison", 0, 1, "surrogates not allowed")
+        insert(self, rows)
+
+    monkeypatch.setattr(NotificationStore, "insert", refusing)
+
+
+@pytest.mark.reliability
+@pytest.mark.usefixtures("app_database", "refusing_store")
+@pytest.mark.parametrize(("poison", "field"), [
+    ({"title": "a\x00b"}, "title"),
+    ({"message": "a\x00b"}, "message"),
+    ({"data": {"note": "a\x00b"}}, "data.note"),
+    ({"title": "t" * 201}, "title"),
+    ({"message": "m" * 2001}, "message"),
+    ({"expires_at": "9999-12-31T23:59:59-14:00"}, "expires_at"),
+    ({"title": "poison"}, "notification"),  # passes every check; the store refuses it
+], ids=["nul-title", "nul-message", "nul-data", "long-title", "long-message", "edge-expiry", "refused-row"])
+async def test_one_poisoned_send_among_sixty_fails_alone(client: httpx.AsyncClient, admin_headers: dict[str, str],
+                                                         user_headers: dict[str, str], poison: dict[str, Any],
+                                                         field: str) -> None:
+    bodies = [{"user_id": "alice", "notification_type": "info", "title": f"note {n}"} for n in range(60)]
+    bodies[29].update(poison)
+    answers = await asyncio.gather(*(send(client, admin_headers, **body) for body in bodies))
+
+    refused = answers.pop(29)
+    assert 400 <= refused.status_code < 500, refused.text
+    assert field in str(refused.json()["detail"])
+    assert [a.status_code for a in answers] == [201] * 59
+    got = await inbox(client, user_headers, limit=100)
+    assert sorted(n["title"] for n in got["notifications"]) == sorted(f"note {n}" for n in range(60) if n != 29)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.batch_writer import BatchWriter
 from services.notifications.models import NotificationRecord
@@ -88,3 +89,51 @@ async def test_times_and_flags_read_back_exactly(engine: Engine) -> None:
         back = Notification.from_row(connection.execute(select(NotificationRecord)).one())
     assert back.created_at == NOW and back.expires_at == NOW.replace(microsecond=123456)
     assert back.broadcast is True and back.data == {"amount": 800} and back.message == "Message {x} %s"
+
+
+class RefusesOneRow:
+    """A store insert that refuses any batch holding the row titled `poison`, the way a driver refuses a value it
+    cannot encode (not an error of the database, so not worth a retry), and counts its calls."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.insert = NotificationStore(engine).insert
+        self.calls: list[int] = []
+
+    def __call__(self, rows: list[dict[str, object]]) -> None:
+        self.calls.append(len(rows))
+        if any(r["title"] == "poison" for r in rows):
+            raise UnicodeEncodeError("utf-8", "poison", 0, 1, "surrogates not allowed")
+        self.insert(rows)
+
+
+@pytest.mark.reliability
+async def test_a_row_refused_for_an_unforeseen_reason_fails_alone_and_at_once(engine: Engine) -> None:
+    insert = RefusesOneRow(engine)
+    batch = BatchWriter(insert, name="notification")  # type: ignore[arg-type]
+    batch.start()
+    # Queued before the writer task runs again, so all ten share one batch.
+    futures = [await batch.write(row(title="poison" if n == 3 else f"good {n}"), durable=True) for n in range(10)]
+    outcomes = await asyncio.gather(*(f for f in futures if f is not None), return_exceptions=True)
+    await batch.stop()
+
+    assert [type(o).__name__ for o in outcomes].count("UnicodeEncodeError") == 1
+    assert isinstance(outcomes[3], UnicodeEncodeError), "only the poisoned row's sender hears of it"
+    assert stored(engine) == 9 and (batch.persisted, batch.lost) == (9, 1)
+    assert insert.calls == [10] + [1] * 10, "no retries of a refused batch: straight to one by one"
+
+
+@pytest.mark.reliability
+async def test_a_failing_database_is_still_retried(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("services.batch_writer.RETRY_DELAY", 0.001)
+    calls: list[int] = []
+    insert = NotificationStore(engine).insert
+
+    def flaky(rows: list[dict[str, object]]) -> None:
+        calls.append(len(rows))
+        if len(calls) < 3:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        insert(rows)
+
+    batch = BatchWriter(flaky, name="notification")
+    assert await batch.write(row(), durable=True) is None  # no task: written at once, after two retries
+    assert calls == [1, 1, 1] and stored(engine) == 1

@@ -1,5 +1,6 @@
 """Summaries and trends on known series, including negative values and series that cross zero."""
 
+import math
 import random
 import statistics
 
@@ -76,3 +77,59 @@ def test_raw_steps() -> None:
     assert [(s["value"], s["count"]) for s in steps] == [(2.0, 2), (6.0, 2)]
     counter = steps_from_points([0, 5, 10, 15], [1.0, 3.0, 5.0, 7.0], 10, MetricType.COUNTER)
     assert [s["value"] for s in counter] == [3.0, 7.0]
+
+
+BIGGEST = 1.7976931348623157e308
+EXTREMES = (BIGGEST, -BIGGEST, 1e308, -1e308, 1e300, -1e300, 2.0 ** 400, -(2.0 ** 401), 1.0, -1.0, 0.0, -0.0,
+            1e-300, -1e-300, 5e-324, -5e-324)
+
+
+def extreme_series(rng: random.Random) -> list[float]:
+    """Mixes of the largest and the tiniest floats, and of everything between (finite numbers only)."""
+    def one() -> float:
+        if rng.random() < 0.6:
+            return rng.choice(EXTREMES)
+        return rng.choice((-1, 1)) * rng.random() * 10.0 ** rng.randint(-320, 308)
+    return [one() for _ in range(rng.randint(1, 40))]
+
+
+def finite_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and math.isfinite(value))
+
+
+@pytest.mark.reliability
+def test_statistics_of_any_finite_values_are_finite_or_none() -> None:
+    rng = random.Random(20261205)
+    for _ in range(3000):
+        values = extreme_series(rng)
+        times = sorted(rng.uniform(0, 3600) for _ in values)
+        summary = summarize(values)
+        assert all(finite_or_none(v) for v in summary.values()), (values, summary)
+        low, high = min(values), max(values)
+        assert summary["mean"] is not None and low <= summary["mean"] <= high, values
+        assert summary["stddev"] is not None and summary["stddev"] <= high / 2 - low / 2, values
+        for q in ("p50", "p90", "p95", "p99"):
+            assert summary[q] is not None and low <= summary[q] <= high, (values, q)
+        fitted = trend(times, values)
+        assert all(finite_or_none(fitted[k]) for k in ("change", "change_percent", "slope_per_second")), values
+        assert fitted["direction"] in ("up", "down", "stable")
+        assert all(finite_or_none(p["value"]) for p in steps_from_points(times, values, 600, MetricType.GAUGE))
+
+
+@pytest.mark.reliability
+def test_the_largest_values_either_way_give_exact_simple_answers() -> None:
+    summary = summarize([1e308, -1e308])
+    assert (summary["mean"], summary["stddev"], summary["p50"]) == (0.0, 1e308, 0.0)
+    assert summarize([BIGGEST, BIGGEST])["mean"] == BIGGEST
+    falling = trend([0.0, 60.0], [1e308, -1e308])
+    assert falling["direction"] == "down" and falling["change"] == pytest.approx(-2.0)
+    assert percentile([-BIGGEST, BIGGEST], 0.0) == -BIGGEST and percentile([-BIGGEST, BIGGEST], 0.5) == 0.0
+
+
+@pytest.mark.reliability
+def test_a_step_whose_minute_totals_overflow_shows_none_not_inf() -> None:
+    minutes = [MinutePoint("m", 60.0 * n, 1, 1e308, 1e308, 1e308, 1e308, 1e308) for n in range(3)]
+    [step] = steps_from_minutes(minutes, 180, Gauge.minute_value)
+    assert (step["value"], step["min"], step["max"], step["count"]) == (None, 1e308, 1e308, 3)
+    stored = [MinutePoint("m", 0.0, 2, math.inf, 1e308, 1e308, 1e308, math.inf)]  # a minute that overflowed
+    assert steps_from_minutes(stored, 60, Gauge.minute_value)[0]["value"] is None

@@ -39,3 +39,22 @@ def test_the_reasons_are_those_a_send_gives() -> None:
 def test_unknown_type_and_missing_target_and_bad_action() -> None:
     errors = field_errors(NOW, notification_type="gossip", actions=[{"label": "", "action": "x"}], ttl_seconds=-5)
     assert set(errors) == {"notification_type", "target", "actions[0].label", "ttl_seconds"}
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(("send", "field"), [
+    ({"title": "a\x00b"}, "title"),
+    ({"message": "lone \ud800 surrogate"}, "message"),
+    ({"data": {"note": "a\x00b"}}, "data.note"),
+    ({"data": {"items": [{"ok": 1}, {"name": "a\x00"}]}}, "data.items[1].name"),
+    ({"data": {"k\x00": 1}}, "data"),
+    ({"expires_at": datetime.fromisoformat("9999-12-31T23:59:59-14:00")}, "expires_at"),
+    ({"expires_at": datetime.fromisoformat("9999-12-31T23:59:59+00:00")}, "expires_at"),  # no day to spare
+])
+def test_what_a_database_cannot_store_is_refused_naming_the_field(send: dict[str, object], field: str) -> None:
+    assert field in field_errors(NOW, notification_type="info", user_id="alice", **send)
+
+
+@pytest.mark.reliability
+def test_text_that_merely_spells_an_escape_is_kept() -> None:
+    assert field_errors(NOW, notification_type="info", user_id="alice", data={"path": "C:\\u0000"}) == {}

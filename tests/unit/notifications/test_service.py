@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from services.events.bus import Event, EventSystem
 from services.notifications.models import NotificationReceipt, NotificationRecord
 from services.notifications.service import NotificationError, NotificationService
+from services.notifications.store import NotificationStore
 from tests.clocks import DateClock
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -404,3 +406,32 @@ async def test_a_failing_live_push_does_not_fail_the_send(engine: Engine, accoun
     assert [n["id"] for n in await service.get_user_notifications("alice")] == [sent]
     assert (await service.get_notification_stats())["delivery_failures"] == 1
     await service.stop()
+
+
+@pytest.fixture
+def poisoned_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's batch insert refuses any batch holding a row titled `poison` (as a driver refuses a value it
+    cannot encode); request it before `service`, which binds the insert when it is built."""
+    insert = NotificationStore.insert
+
+    def refusing(self: NotificationStore, batch: list[dict[str, Any]]) -> None:
+        if any(row["title"] == "poison" for row in batch):
+            raise UnicodeEncodeError("utf-8", "poison", 0, 1, "surrogates not allowed")
+        insert(self, batch)
+
+    monkeypatch.setattr(NotificationStore, "insert", refusing)
+
+
+@pytest.mark.reliability
+async def test_a_row_the_store_refuses_fails_only_its_own_sender(poisoned_store: None,
+                                                                 service: NotificationService) -> None:
+    sends = [service.send_notification("alice", "info", custom_title="poison" if n == 7 else f"note {n}",
+                                       durable=True) for n in range(20)]
+    outcomes = await asyncio.gather(*sends, return_exceptions=True)
+
+    [refused] = [o for o in outcomes if isinstance(o, BaseException)]
+    assert outcomes.index(refused) == 7
+    assert isinstance(refused, NotificationError) and refused.field == "notification"
+    assert "surrogates not allowed" in str(refused)
+    inbox = await titles(service, "alice", limit=100)
+    assert sorted(inbox) == sorted(f"note {n}" for n in range(20) if n != 7)
