@@ -81,6 +81,7 @@ class Services:
             _announce_admin(settings.admin_username, self.generated_admin_password)
         for part in self.lifecycle:
             await part.start()
+        await self.events.replay_pending(settings.reactions_replay_seconds)  # what a crash here left undone
         self.scheduler = start_scheduler(self)
         self.started = True
 

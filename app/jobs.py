@@ -38,8 +38,14 @@ async def prune_events(services: Services) -> int:
     return removed
 
 
+async def replay_reactions(services: Services) -> int:
+    """Run the reactions of events a crashed process acknowledged but did not finish (services.events.outbox)."""
+    return await services.events.replay_pending(services.settings.reactions_replay_seconds)
+
+
 JOBS: tuple[Job, ...] = (
     Job("prune_events", lambda s: 3600.0, prune_events, scope="deployment"),
+    Job("replay_reactions", lambda s: s.settings.reactions_replay_seconds, replay_reactions, scope="deployment"),
 )
 
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     ws_cleanup_interval: PositiveSeconds = 60
     ws_history_size: int = Field(1000, ge=0)
     ws_history_seconds: PositiveSeconds = 300
+    ws_history_bytes: int = Field(64 * 1024 * 1024, ge=64 * 1024)
+    """Bytes of recovery history: in all per process (memory), or per channel a quarter of it (Redis)."""
     ws_send_queue: int = Field(1000, ge=1)
     ws_max_message_bytes: int = Field(65536, ge=256)
     ws_rate_limit: PositiveSeconds = 20
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     metrics_public: bool = True
     event_retention_days: PositiveSeconds = 30
     mesh_node_timeout: PositiveSeconds = 90
+    reactions_replay_seconds: PositiveSeconds = 30
+    """An event whose rule reactions have not settled after this long is taken as abandoned by a crash: they are
+    run again (deduplicated), at start and by a job of the leader every as many seconds."""
     login_max_failures: int = Field(5, ge=1)
     login_lockout_seconds: PositiveSeconds = 60
     env: Literal["development", "production"] = "development"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Text
+from sqlalchemy import Column, DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -42,6 +42,10 @@ class EventRecord(SQLModel, table=True):
     """One published event; `data` is kept as the JSON text that was published (searchable with LIKE)."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_reactions_pending", "timestamp", sqlite_where=text("reactions_pending"),
+              postgresql_where=text("reactions_pending")),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     type: str = Field(max_length=100, index=True)
@@ -51,3 +55,7 @@ class EventRecord(SQLModel, table=True):
     correlation_id: str | None = Field(default=None, max_length=36, index=True)
     causation_id: str | None = Field(default=None, max_length=36)
     user_id: str | None = Field(default=None, max_length=64)
+    reactions_pending: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """Set when the event is stored and cleared once what its at-least-once handlers wrote is committed (see
+    services.events.outbox); still set after a crash, so those handlers run again."""
+    reaction_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

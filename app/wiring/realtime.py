@@ -24,9 +24,10 @@ def build(services: Services) -> None:
         from services.hub.redis_history import RedisHistory  # only Redis deployments load the client
 
         history = RedisHistory(settings.broker_url, settings.ws_history_size, settings.ws_history_seconds,
-                               prefix=settings.redis_prefix)
+                               prefix=settings.redis_prefix, max_bytes=settings.ws_history_bytes // 4)
     else:
-        history = MemoryHistory(settings.ws_history_size, settings.ws_history_seconds)
+        history = MemoryHistory(settings.ws_history_size, settings.ws_history_seconds,
+                                max_bytes=settings.ws_history_bytes)
     config = HubConfig(
         max_connections=settings.ws_max_connections,
         ping_interval=settings.ws_ping_interval,

@@ -87,6 +87,7 @@ class Broker(ABC):
         self._subscriptions: dict[str, set[Subscription]] = {}
         self._listeners: dict[str, dict[object, Listener]] = {}
         self._stopped = False
+        self._reconnect_callbacks: list[Callable[[], None]] = []
         self._published = 0
         self._delivered = 0
         self._dropped = 0
@@ -118,6 +119,18 @@ class Broker(ABC):
                 del self._listeners[channel]
 
         return remove
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` each time the broker is connected to the other processes again after an outage
+        (messages they published meanwhile did not arrive here). Never called by the in-process broker."""
+        self._reconnect_callbacks.append(callback)
+
+    def _reconnected(self) -> None:
+        for callback in tuple(self._reconnect_callbacks):
+            try:
+                callback()
+            except Exception:
+                logger.warning("broker reconnect callback %r failed", callback, exc_info=True)
 
     def health(self) -> dict[str, Any]:
         """Counters and connection state, the shape `/api/v1/health` reports under `broker`."""

@@ -212,11 +212,13 @@ class RedisBroker(Broker):
                 self._receive(response["channel"], response["data"])
             elif kind == "psubscribe":
                 # Confirmed by Redis: from here on no message published elsewhere can slip past us.
-                if self._faults.get("listener"):
-                    self._reconnects += 1
+                reconnected = bool(self._faults.get("listener"))
                 self._listening = True
                 self._mark_up("listener")
                 self._ready.set()
+                if reconnected:
+                    self._reconnects += 1
+                    self._reconnected()
 
     def _receive(self, redis_channel: bytes, data: bytes) -> None:
         try:

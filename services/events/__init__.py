@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.events.bus import EventHandler, EventSystem
+from services.events.outbox import replaying
 from services.events.platform import PLATFORM_FAMILIES, emitted_by_platform, note, reactions
 from services.events.store import EventFilter, EventStore
 from services.events.types import Event, EventRejected, EventType, EventValidationError, channel_for
@@ -21,4 +22,5 @@ __all__ = [
     "emitted_by_platform",
     "note",
     "reactions",
+    "replaying",
 ]

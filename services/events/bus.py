@@ -9,12 +9,13 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from services.batch_writer import BatchWriter
+from services.events.outbox import Settler, replay_of
 from services.events.store import EventFilter, EventStore
 from services.events.types import (
     Event,
@@ -48,6 +49,10 @@ Middleware = Callable[[Event], Event | Awaitable[Event | None] | None]
 MAX_TYPE_COUNTERS = 1000  # distinct types counted in metrics; custom types beyond this go under "other"
 
 # The event whose handlers are running: events published from inside a handler are chained to it.
+REPLAY_AFTER = 30.0
+"""Seconds after which an event whose reactions have not settled counts as abandoned (settling takes ~0.3 s)."""
+MAX_REACTION_ATTEMPTS = 5
+"""Replays of one event's reactions before it is given up (its handlers keep failing); logged each time."""
 _handling: contextvars.ContextVar[Event | None] = contextvars.ContextVar("handling_event", default=None)
 
 
@@ -72,18 +77,19 @@ class _Entry:
     call: Callable[[Event], Any]
     name: str
     is_async: bool
+    reliable: bool = False
 
     @classmethod
-    def of(cls, handler: HandlerFunc | EventHandler) -> _Entry:
+    def of(cls, handler: HandlerFunc | EventHandler, reliable: bool = False) -> _Entry:
         if isinstance(handler, EventHandler):
-            return cls(handler, handler.handle, handler.name, True)
+            return cls(handler, handler.handle, handler.name, True, reliable)
         if not callable(handler):
             raise TypeError(f"handler must be an async function or an EventHandler, got {handler!r}")
         name = getattr(handler, "__qualname__", None) or repr(handler)
         is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
             type(handler).__call__  # an object with an async __call__
         )
-        return cls(handler, handler, name, is_async)
+        return cls(handler, handler, name, is_async, reliable)
 
 
 class EventSystem:
@@ -107,12 +113,13 @@ class EventSystem:
             if self._store is not None
             else None
         )
+        self._settler = Settler(self._unmark, self.flush) if self._store is not None else None
         self._broker = broker
         self._clock = clock
         self._live_channel = live_channel
         self._handlers: dict[str, tuple[_Entry, ...]] = {}
         self._middleware: list[Middleware] = []
-        self._published = self._handled = self._failures = self._rejected = self._invalid = 0
+        self._published = self._handled = self._failures = self._rejected = self._invalid = self._replayed = 0
         self._by_type: dict[str, int] = {}
 
     async def start(self) -> None:
@@ -121,9 +128,13 @@ class EventSystem:
             return
         await asyncio.to_thread(self._store.refresh_size)
         self._writer.start()
+        if self._settler is not None:
+            self._settler.start()
 
     async def stop(self) -> None:
         """Write everything pending, then end the writer task (idempotent)."""
+        if self._settler is not None:
+            await self._settler.stop()
         if self._writer is not None:
             await self._writer.stop()
 
@@ -160,10 +171,15 @@ class EventSystem:
         except EventValidationError:
             self._invalid += 1
             raise
+        reliable = self._settler is not None and self._has_reliable(event.type)
+        row["reactions_pending"] = reliable
         committed = await self._persist(row, durable)
         self._count(event.type)
         if event.type in self._handlers or "*" in self._handlers:
             await self._run_handlers(event)
+        if reliable:
+            assert self._settler is not None
+            self._settler.done(event.id)
         if self._broker is not None:
             try:
                 await self._broker.publish(self._live_channel, event.to_dict())
@@ -173,10 +189,15 @@ class EventSystem:
             await committed
         return event
 
-    def register_handler(self, event_type: str | EventType, handler: HandlerFunc | EventHandler) -> None:
-        """Run `handler` for every event of `event_type` ('*' for all), after the type's own handlers."""
+    def register_handler(self, event_type: str | EventType, handler: HandlerFunc | EventHandler, *,
+                         reliable: bool = False) -> None:
+        """Run `handler` for every event of `event_type` ('*' for all), after the type's own handlers.
+
+        A `reliable` handler runs at least once for every stored event, also across a crash: the event is stored
+        marked, and `replay_pending` runs the handler again for events still marked (see services.events.outbox).
+        It must then skip what it already did; `replaying()` tells it that it runs again."""
         key = "*" if event_type == "*" else check_type(event_type)
-        entry = _Entry.of(handler)
+        entry = _Entry.of(handler, reliable)
         existing = self._handlers.get(key, ())
         if any(other.handler == handler for other in existing):
             raise ValueError(f"handler {entry.name} is already registered for {key!r}")
@@ -210,6 +231,30 @@ class EventSystem:
         """Wait until every event published so far is committed."""
         if self._writer is not None:
             await self._writer.flush()
+
+    def add_reaction_flush(self, flush: Callable[[], Awaitable[None]]) -> None:
+        """Register the flush of a writer that reliable handlers write through (see services.events.outbox)."""
+        if self._settler is not None:
+            self._settler.add_flush(flush)
+
+    async def replay_pending(self, older_than: float = REPLAY_AFTER, limit: int = 500) -> int:
+        """Run the reliable handlers again for stored events whose reactions never settled (a crash came between
+        the event's commit and theirs) and that are older than `older_than` seconds (younger ones may still be
+        settling in some process). Returns how many events were replayed."""
+        if self._store is None or self._settler is None:
+            return 0
+        before = self._clock() - timedelta(seconds=older_than)
+        found = await asyncio.to_thread(self._store.pending, as_utc(before), limit, MAX_REACTION_ATTEMPTS)
+        for event in found:
+            with replay_of(event):
+                await self._run_handlers(event, reliable_only=True)
+            self._settler.done(event.id)
+        if found:
+            log.warning("replayed the reactions of %d events whose reactions had not settled (a crash?)",
+                        len(found))
+            await self._settler.settle()
+        self._replayed += len(found)
+        return len(found)
 
     async def get_event_history(
         self,
@@ -266,6 +311,8 @@ class EventSystem:
             "pending_writes": writer.pending if writer is not None else 0,
             "events_persisted": writer.persisted if writer is not None else 0,
             "events_lost": writer.lost if writer is not None else 0,
+            "reactions_replayed": self._replayed,
+            "reactions_settled": self._settler.settled if self._settler is not None else 0,
             "by_type": dict(self._by_type),
         }
 
@@ -294,10 +341,19 @@ class EventSystem:
             return None
         return await self._writer.write(row, durable=durable)
 
-    async def _run_handlers(self, event: Event) -> None:
+    def _has_reliable(self, event_type: str) -> bool:
+        return any(entry.reliable for entry in (*self._handlers.get(event_type, ()), *self._handlers.get("*", ())))
+
+    async def _unmark(self, ids: list[str]) -> int:
+        assert self._store is not None
+        return await asyncio.to_thread(self._store.unmark, ids)
+
+    async def _run_handlers(self, event: Event, *, reliable_only: bool = False) -> None:
         token = _handling.set(event)
         try:
             for entry in (*self._handlers.get(event.type, ()), *self._handlers.get("*", ())):
+                if reliable_only and not entry.reliable:
+                    continue
                 try:
                     if entry.is_async:
                         await entry.call(event)

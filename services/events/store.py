@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, delete, func, insert, select
+from sqlalchemy import ColumnElement, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from services.checks import check_text, safe_time
@@ -110,6 +110,30 @@ class EventStore:
             deleted = int(connection.execute(statement).rowcount or 0)
         self._grow(-deleted)
         return deleted
+
+    def unmark(self, ids: list[str]) -> int:
+        """Clear `reactions_pending` of these events (their reactions are committed)."""
+        statement = update(TABLE).where(TABLE.c.id.in_(bindparam("ids", expanding=True))).values(
+            reactions_pending=False)
+        done = 0
+        with self._lock, self._engine.begin() as connection:
+            for start in range(0, len(ids), 1000):
+                done += int(connection.execute(statement, {"ids": ids[start:start + 1000]}).rowcount or 0)
+        return done
+
+    def pending(self, before: datetime, limit: int, max_attempts: int) -> list[Event]:
+        """Events stored at or before `before` whose reactions never settled, oldest first; each one's attempt is
+        counted here, so an event whose handlers keep failing is given up after `max_attempts`."""
+        c = TABLE.c
+        statement = (select(TABLE).where(c.reactions_pending.is_(True), c.timestamp <= as_utc(before),
+                                          c.reaction_attempts < max_attempts)
+                     .order_by(c.timestamp, c.id).limit(limit))
+        with self._lock, self._engine.begin() as connection:
+            found = [Event.from_record(row) for row in connection.execute(statement)]
+            if found:
+                connection.execute(update(TABLE).where(c.id.in_([e.id for e in found]))
+                                   .values(reaction_attempts=c.reaction_attempts + 1))
+        return found
 
     def _grow(self, delta: int) -> None:
         with self._size_lock:

@@ -163,6 +163,7 @@ class Event:
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "user_id": self.user_id,
+            "reactions_pending": False,
         }
 
 

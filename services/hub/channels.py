@@ -10,18 +10,28 @@ replay and live messages join without a gap or a repeat.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from services.broker import Broker
-from services.hub.connection import Connection
+from services.delivery import envelope
+from services.hub.connection import MAX_BUFFER_BYTES, Connection
 from services.hub.flusher import Flusher
 from services.hub.history import History, HistoryUnavailable, Replay
-from services.hub.protocol import Outgoing, dumps
+from services.hub.protocol import DIRECT, Outgoing, dumps
 from services.hub.sequencer import Sequencer
+
+log = logging.getLogger(__name__)
 
 GAP_TIMEOUT = 0.5
 """How long a channel waits for a missing seq (published by another process) before skipping it."""
+REPLAY_BUDGET = MAX_BUFFER_BYTES // 2
+"""The most bytes one recovery replays at once: a larger backlog answers `recovered: false` (the client reloads)
+instead of filling the connection's buffer past the point where it is dropped as too slow, again and again."""
+LOSS_MEMORY = 30.0
+"""Seconds health stays degraded after deliveries were lost (a restarted numbering, a skipped gap, an outage)."""
 
 
 class ChannelRouter:
@@ -44,6 +54,11 @@ class ChannelRouter:
         # The message being published by this process, with its serialised form, so local fan-out reuses it.
         self._encoded: tuple[dict[str, Any], bytes] | None = None
         self._encoded_sent = 0
+        self.losses: dict[str, int] = {"restarted": 0, "gaps": 0, "reconnects": 0, "replayed_after_reconnect": 0,
+                                       "backlog_too_large": 0}
+        self.last_loss = float("-inf")
+        self._resync_task: asyncio.Task[None] | None = None
+        broker.on_reconnect(self._broker_reconnected)
 
     async def join(self, conn: Connection, channel: str) -> None:
         await self._listen(channel)
@@ -95,6 +110,10 @@ class ChannelRouter:
             replay = Replay(False, since, None)
         if conn.closed or conn not in self._recovering.get(channel, {}):
             return None
+        if replay.recovered and (len(replay.payloads) > self.send_queue // 2
+                                 or sum(map(len, replay.payloads)) > REPLAY_BUDGET):
+            self.losses["backlog_too_large"] += 1  # the client is told to reload, not fed more than it can take
+            return Replay(False, replay.seq, replay.epoch)
         first = conn.first.get(channel)
         if replay.recovered and first is not None and since + 1 < first:
             # Already live here from `first` on: what it missed before that could only arrive after newer messages,
@@ -114,7 +133,7 @@ class ChannelRouter:
                     self._send(conn, Outgoing(payload, seq))
             conn.first[channel] = since + 1 if first is None else min(first, since + 1)
             conn.last[channel] = max(last, replay.seq)
-            self.sequencer.start_at(channel, replay.seq)
+            self.sequencer.start_at(channel, replay.seq, replay.epoch)
         for out in queued:
             if out.seq is None or out.seq > conn.last.get(channel, 0):
                 self._mark(conn, channel, out.seq)
@@ -145,6 +164,9 @@ class ChannelRouter:
 
     def stop(self) -> None:
         self.flusher.stop()
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+            self._resync_task = None
         for timer in self._gap_timers.values():
             timer.cancel()
         self._gap_timers.clear()
@@ -164,11 +186,11 @@ class ChannelRouter:
         if type(seq) is not int:
             self._fan_out(channel, message)
             return
-        ready, restarted = self.sequencer.push(channel, seq, message)
+        epoch = message.get("epoch")
+        ready, restarted = self.sequencer.push(channel, seq, message, epoch if isinstance(epoch, str) else None)
         if restarted:  # a new epoch: what connections saw before says nothing about the new numbers
-            for conn in self.members.get(channel, ()):
-                conn.last[channel] = 0
-                conn.first.pop(channel, None)
+            self.losses["restarted"] += 1
+            self._lost(channel, "the channel's numbering restarted (its history was lost); reload what you show")
         for item in ready:
             self._fan_out(channel, item)
         self._watch_gap(channel)
@@ -176,7 +198,12 @@ class ChannelRouter:
     def _fan_out(self, channel: str, message: dict[str, Any]) -> None:
         encoded = self._encoded
         mine = encoded is not None and encoded[0] is message
-        payload = encoded[1] if encoded is not None and mine else dumps(message)
+        if encoded is not None and mine:
+            payload = encoded[1]
+        elif "epoch" in message:  # the epoch travels between processes, not to clients
+            payload = dumps({key: value for key, value in message.items() if key != "epoch"})
+        else:
+            payload = dumps(message)
         seq = message.get("seq")
         out = Outgoing(payload, seq if type(seq) is int else None)
         behind: list[Connection] = []
@@ -217,7 +244,12 @@ class ChannelRouter:
 
     def _gap_expired(self, channel: str) -> None:
         self._gap_timers.pop(channel, None)
-        for item in self.sequencer.skip_gap(channel):
+        skipped = self.sequencer.gaps_skipped
+        released = self.sequencer.skip_gap(channel)
+        if self.sequencer.gaps_skipped > skipped:
+            self.losses["gaps"] += 1
+            self._lost(channel, "messages of this channel were lost on the way; reload what you show", reset=False)
+        for item in released:
             self._fan_out(channel, item)
         self._watch_gap(channel)
 
@@ -227,15 +259,69 @@ class ChannelRouter:
             return
         self._priming[channel] = []
         self._unlisten[channel] = self.broker.add_listener(channel, self._on_message)
+        epoch: str | None = None
         try:
-            position: int | None = await self.history.position(channel)
+            position: int | None
+            position, epoch = await self.history.head(channel)
         except HistoryUnavailable:
             position = None  # the first message to arrive sets the position instead
         held = self._priming.pop(channel)
         if position is not None:
-            self.sequencer.start_at(channel, position)
+            self.sequencer.start_at(channel, position, epoch)
         for message in held:
             self._on_message(channel, message)
+
+    def health(self) -> dict[str, Any]:
+        """Whether deliveries were lost lately (status "degraded" for LOSS_MEMORY seconds), and the counts."""
+        recent = time.monotonic() - self.last_loss < LOSS_MEMORY
+        return {"status": "degraded" if recent else "ok", "losses": dict(self.losses),
+                "reordered_duplicates": self.sequencer.duplicates, "epoch_changes": self.sequencer.epoch_changes}
+
+    def _lost(self, channel: str, reason: str, *, reset: bool = True) -> None:
+        """Tell every member of `channel` that it missed messages here: `subscription_confirmed` with
+        `recovered: false`, as a subscribe whose gap cannot be filled answers, so the client reloads."""
+        self.last_loss = time.monotonic()
+        seq = self.sequencer.position(channel)
+        notice = Outgoing(dumps(envelope(DIRECT, "subscription_confirmed", {
+            "channel": channel, "recovered": False, "replayed": 0, "seq": seq, "epoch": self.sequencer.epoch(channel),
+            "reason": reason})))
+        for conn in list(self.members.get(channel, ())):
+            if reset:
+                conn.last[channel] = 0
+                conn.first.pop(channel, None)
+            self._send(conn, notice)
+
+    def _broker_reconnected(self) -> None:
+        """The broker was cut off from the other processes: what they published meanwhile never came here."""
+        self.last_loss = time.monotonic()
+        self.losses["reconnects"] += 1
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = asyncio.get_running_loop().create_task(self.resync(), name="hub-resync")
+
+    async def resync(self) -> None:
+        """After a broker outage: replay each listened channel from the shared history past what was released
+        here, or tell its members `recovered: false` when that history cannot fill the gap."""
+        for channel in list(self.members):
+            position, epoch = self.sequencer.position(channel), self.sequencer.epoch(channel)
+            if position is None:
+                continue  # nothing came here yet: nothing to compare with
+            try:
+                replay = await self.history.replay(channel, position, epoch)
+            except HistoryUnavailable:
+                replay = Replay(False, position, None)
+            members = self.members.get(channel)
+            if not members:
+                continue
+            if not replay.recovered or sum(map(len, replay.payloads)) > REPLAY_BUDGET:
+                self._lost(channel, "messages may have been missed during an outage; reload what you show")
+                continue
+            behind: list[Connection] = []
+            for seq, payload in enumerate(replay.payloads, start=position + 1):
+                self.messages_sent += self.flusher.queue_all(members, channel, Outgoing(payload, seq), behind)
+            self.sequencer.advance(channel, replay.seq)
+            self.losses["replayed_after_reconnect"] += len(replay.payloads)
+            for conn in dict.fromkeys(behind):
+                self.on_slow(conn)
 
     def _unlisten_if_idle(self, channel: str) -> None:
         if channel in self.members or channel in self._recovering or channel in self._priming:

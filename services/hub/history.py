@@ -49,6 +49,10 @@ class History(Protocol):
         """The channel's latest seq (0 before its first message)."""
         ...
 
+    async def head(self, channel: str) -> tuple[int, str | None]:
+        """The channel's latest seq and its epoch (0 and None before its first message)."""
+        ...
+
     def prune(self) -> int:
         """Drop expired entries now; how many were dropped."""
         ...
@@ -83,14 +87,18 @@ class _Log:
 
 
 class MemoryHistory:
-    """History for one process. Bounded three ways: entries per channel, their age, and channels remembered."""
+    """History for one process. Bounded four ways: entries per channel, their age, channels remembered, and the
+    bytes of every entry together (the oldest entries of the least recently used channels go first)."""
 
     backend = "memory"
 
     def __init__(self, size: int, max_age: float, *, clock: Callable[[], float] = time.monotonic,
-                 max_channels: int = 100_000, max_logged_channels: int = 1000) -> None:
+                 max_channels: int = 100_000, max_logged_channels: int = 1000,
+                 max_bytes: int = 64 * 1024 * 1024) -> None:
         self.size = size
         self.max_age = max_age
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.clock = clock
         self.max_channels = max_channels
         self.max_logged_channels = max_logged_channels
@@ -109,21 +117,26 @@ class MemoryHistory:
         if log is None:
             log = self._logs[channel] = _Log(self.size)
             if len(self._logs) > self.max_channels:
-                forgotten, _ = self._logs.popitem(last=False)
+                forgotten, old = self._logs.popitem(last=False)
                 self._logged.pop(forgotten, None)
+                self.bytes -= sum(len(payload) for _, payload in old.entries)
         else:
             self._logs.move_to_end(channel)
         log.seq += 1
         payload = join_envelope(head, log.seq, tail)
         if self.size:
             now = self.clock()
+            if len(log.entries) == log.entries.maxlen:
+                self.bytes -= len(log.entries[0][1])  # about to fall off the front
             log.entries.append((now, payload))
+            self.bytes += len(payload)
             self._expire(log, now)
             self._logged[channel] = None
             self._logged.move_to_end(channel)
             if len(self._logged) > self.max_logged_channels:
                 oldest, _ = self._logged.popitem(last=False)
-                self._logs[oldest].entries.clear()
+                self._clear(self._logs[oldest])
+            self._within_budget()
         return log.seq, log.epoch, payload
 
     async def replay(self, channel: str, since: int, epoch: str | None = None) -> Replay:
@@ -139,6 +152,10 @@ class MemoryHistory:
         log = self._logs.get(channel)
         return log.seq if log is not None else 0
 
+    async def head(self, channel: str) -> tuple[int, str | None]:
+        log = self._logs.get(channel)
+        return (log.seq, log.epoch) if log is not None else (0, None)
+
     def prune(self) -> int:
         now = self.clock()
         dropped = 0
@@ -151,11 +168,25 @@ class MemoryHistory:
 
     def health(self) -> dict[str, Any]:
         return {"backend": self.backend, "status": "ok", "channels": len(self._logs),
-                "channels_with_history": len(self._logged)}
+                "channels_with_history": len(self._logged), "bytes": self.bytes, "max_bytes": self.max_bytes}
 
     def _expire(self, log: _Log, now: float) -> int:
         entries, horizon, dropped = log.entries, now - self.max_age, 0
         while entries and entries[0][0] < horizon:
-            entries.popleft()
+            self.bytes -= len(entries.popleft()[1])
             dropped += 1
         return dropped
+
+    def _clear(self, log: _Log) -> None:
+        self.bytes -= sum(len(payload) for _, payload in log.entries)
+        log.entries.clear()
+
+    def _within_budget(self) -> None:
+        """Drop the oldest entries of the least recently appended channels until the bytes fit."""
+        while self.bytes > self.max_bytes and self._logged:
+            channel = next(iter(self._logged))
+            entries = self._logs[channel].entries
+            while entries and self.bytes > self.max_bytes:
+                self.bytes -= len(entries.popleft()[1])
+            if not entries:
+                del self._logged[channel]

@@ -107,12 +107,15 @@ class WebSocketHub:
         """`deliver`, also answering how many connections of this process the message was queued for."""
         message = envelope(channel, message_type, data)
         head, tail = split_envelope(message)
+        epoch: str | None = None
         try:
-            seq, _, payload = await self.history.append(channel, head, tail)
+            seq, epoch, payload = await self.history.append(channel, head, tail)
         except HistoryUnavailable:
             seq, payload = None, join_envelope(head, None, tail)
             self.counters["unnumbered"] += 1
         message["seq"] = seq
+        if epoch is not None:
+            message["epoch"] = epoch  # for the other processes' sequencers; not part of the client's frame
         self._router.publishing(message, payload)
         try:
             await self._router.broker.publish(channel, message)
@@ -241,9 +244,12 @@ class WebSocketHub:
     async def health(self) -> dict[str, Any]:
         """"ok" while the writer runs and the history answers; connection count and history backend."""
         history = self.history.health()
+        delivery = self._router.health()
         writing = self._router.flusher.running or not self._running
         status = history["status"] if writing else "error: the writer task ended"
-        return {"status": status, "connections": len(self._connections), "history": history}
+        if status == "ok" and delivery["status"] != "ok":
+            status = "degraded: deliveries were lost in the last 30 s; clients were told to reload"
+        return {"status": status, "connections": len(self._connections), "history": history, "delivery": delivery}
 
     async def _admit(self, token: str | None, connection_type: str) -> tuple[Principal, ConnectionType] | str:
         """The caller and the connection type, or why the connection is refused."""

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.hub.history import HistoryUnavailable, Replay, decide, new_epoch
 from services.hub.protocol import join_envelope
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 META_TTL = 7 * 24 * 3600  # an idle channel's numbering is forgotten after a week; its next message starts an epoch
 RETRY_AFTER = 1.0  # after a failure, messages go out unnumbered for this long before Redis is tried again
@@ -35,8 +39,19 @@ end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 local size = tonumber(ARGV[4])
 if size > 0 then
-  redis.call('RPUSH', KEYS[2], ARGV[3] .. ' ' .. ARGV[1] .. seq .. ARGV[2])
-  redis.call('LTRIM', KEYS[2], -size, -1)
+  local entry = ARGV[3] .. ' ' .. ARGV[1] .. seq .. ARGV[2]
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('HSET', KEYS[1], 'bytes', 0)
+  end
+  redis.call('RPUSH', KEYS[2], entry)
+  local bytes = redis.call('HINCRBY', KEYS[1], 'bytes', string.len(entry))
+  local budget = tonumber(ARGV[8])
+  local length = redis.call('LLEN', KEYS[2])
+  while length > 1 and (length > size or bytes > budget) do
+    local dropped = redis.call('LPOP', KEYS[2])
+    bytes = redis.call('HINCRBY', KEYS[1], 'bytes', -string.len(dropped))
+    length = length - 1
+  end
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
 end
 return {seq, epoch}
@@ -58,9 +73,12 @@ class RedisHistory:
 
     backend = "redis"
 
-    def __init__(self, url: str, size: int, max_age: float, *, prefix: str = "liberation") -> None:
+    def __init__(self, url: str, size: int, max_age: float, *, prefix: str = "liberation",
+                 max_bytes: int = 16 * 1024 * 1024) -> None:
         self.url = url
         self.size = size
+        self.max_bytes = max_bytes
+        """Bytes of history per channel (the oldest entries go first past it)."""
         self.max_age = max_age
         self.prefix = f"{prefix}:ws"
         self._client: aioredis.Redis | None = None
@@ -87,9 +105,9 @@ class RedisHistory:
         if self._append is None or time.monotonic() < self._down_until:
             raise HistoryUnavailable(self._error or "not started")
         args = [head, tail, int(time.time() * 1000), self.size, max(1, int(self.max_age * 1000)), META_TTL,
-                new_epoch()]
+                new_epoch(), self.max_bytes]
         try:
-            seq, epoch = await self._append(keys=self._keys(channel), args=args)
+            seq, epoch = await self._fresh_on_reset(lambda: self._append(keys=self._keys(channel), args=args))
         except RedisError as error:
             raise self._failed(error) from None
         self._error = None
@@ -100,7 +118,8 @@ class RedisHistory:
         if self._replay is None:
             raise HistoryUnavailable("not started")
         try:
-            seq, current_epoch, entries = await self._replay(keys=self._keys(channel), args=[since, self.size])
+            seq, current_epoch, entries = await self._fresh_on_reset(
+                lambda: self._replay(keys=self._keys(channel), args=[since, self.size]))
         except RedisError as error:
             raise self._failed(error) from None
         horizon = int((time.time() - self.max_age) * 1000)
@@ -121,6 +140,28 @@ class RedisHistory:
         except RedisError as error:
             raise self._failed(error) from None
         return int(seq) if seq is not None else 0
+
+    async def head(self, channel: str) -> tuple[int, str | None]:
+        if self._client is None:
+            raise HistoryUnavailable("not started")
+        try:
+            seq, epoch = await self._client.hmget(self._keys(channel)[0], ["seq", "epoch"])
+        except RedisError as error:
+            raise self._failed(error) from None
+        if isinstance(epoch, bytes):
+            epoch = epoch.decode()
+        return (int(seq) if seq is not None else 0), epoch
+
+    async def _fresh_on_reset(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run `call`; when it meets a connection a restarted Redis closed, drop every pooled connection (they
+        are all stale) and try once more on a fresh one, instead of failing once per stale connection."""
+        try:
+            return await call()
+        except (RedisConnectionError, RedisTimeoutError):
+            if self._client is None:
+                raise
+            await self._client.connection_pool.disconnect()
+            return await call()
 
     def prune(self) -> int:
         return 0  # Redis expires idle lists itself; trimming happens on every append

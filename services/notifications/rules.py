@@ -38,7 +38,7 @@ def register_rules(events: EventSystem, service: NotificationService, rules: Ite
     registered: list[tuple[str, Callable[[Event], Awaitable[None]]]] = []
     for rule in rules:
         registered.append((rule.event_type, _handler(rule, service)))
-        events.register_handler(*registered[-1])
+        events.register_handler(*registered[-1], reliable=True)  # at least once, across a crash
 
     def unregister() -> None:
         for event_type, handler in registered:

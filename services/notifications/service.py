@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from services.batch_writer import BatchWriter, is_transient, refusal
 from services.delivery import Delivery, user_channel
-from services.events import EventSystem, EventType
+from services.events import EventSystem, EventType, replaying
 from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
 from services.notifications.rules import RULES, Rule, register_rules
@@ -50,13 +50,14 @@ class NotificationService:
         self.history_size = history_size
         self._rules = tuple(rules)
         self._unregister: Callable[[], None] | None = None
-        self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned"), 0)
+        self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped"), 0)
 
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
         self._writer.start()
         if self._unregister is None:
             self._unregister = register_rules(self._events, self, self._rules)
+            self._events.add_reaction_flush(self._writer.flush)  # an event settles once its notifications are stored
 
     async def stop(self) -> None:
         """Unregister the rules and write everything pending (idempotent)."""
@@ -236,6 +237,9 @@ class NotificationService:
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
     async def _send(self, notification: Notification, durable: bool) -> dict[str, Any]:
+        if await self._sent_before(notification):
+            self._counters["replay_skipped"] += 1
+            return notification.to_dict()
         try:
             committed = await self._writer.write(notification.to_row(), durable=durable)
             if committed is not None:
@@ -253,6 +257,19 @@ class NotificationService:
             "target": notification.recipients, "channel": notification.channel,
         }, correlation_id=notification.correlation_id)
         return sent
+
+    async def _sent_before(self, notification: Notification) -> bool:
+        """While an event's rules run again after a crash: whether this recipient already has the notification the
+        first run made (rules give every notification the event's id as its correlation id)."""
+        replay = replaying()
+        if replay is None or notification.correlation_id != replay["event"].id:
+            return False
+        memo = replay["memo"]
+        if "notified" not in memo:
+            memo["notified"] = await asyncio.to_thread(self._store.recipients_of, replay["event"].id)
+        already = notification.recipients in memo["notified"]
+        memo["notified"].add(notification.recipients)
+        return already
 
     async def _act(self, notification_id: str, user_id: str, role: str | None, column: str) -> bool:
         if not is_notification_id(notification_id):

@@ -217,6 +217,12 @@ class NotificationStore:
             deleted += len(doomed)
         return deleted
 
+    def recipients_of(self, correlation_id: str) -> set[str]:
+        """The recipients (`user:x`, `role:r`, `broadcast`) of the notifications an event caused."""
+        query = select(N.c.user_id, N.c.role, N.c.broadcast).where(N.c.correlation_id == correlation_id)
+        with self._connect() as connection:
+            return {_recipients(row) for row in connection.execute(query)}
+
     def read(self, query: Callable[[Connection], T]) -> T:
         """Run `query(connection)` on a connection of the store (for read-only reports such as stats)."""
         with self._connect() as connection:

@@ -44,6 +44,9 @@ def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: P
             for table in ("metric_points", "metric_definitions", "metric_alert_rules"):
                 connection.exec_driver_sql(f"DROP TABLE {table}")
             connection.exec_driver_sql("ALTER TABLE users DROP COLUMN token_generation")
+            connection.exec_driver_sql("DROP INDEX ix_events_reactions_pending")
+            connection.exec_driver_sql("ALTER TABLE events DROP COLUMN reactions_pending")
+            connection.exec_driver_sql("ALTER TABLE events DROP COLUMN reaction_attempts")
             connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
         assert stored_revisions(db) == {"0002"}
         migrate(db)
