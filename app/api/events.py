@@ -2,12 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, MAX_OFFSET, role_guard
+from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, MAX_OFFSET, PublishLimit, role_guard
 from app.api.inputs import Text, UtcTime
+from app.api.legacy import both_forms, from_either_form, stamped
 from app.security import Auth
+from app.settings import Settings, load_settings
 from services.events import EventRejected, EventSystem, EventValidationError, emitted_by_platform, reactions
 from services.users import Principal
 
@@ -19,20 +21,44 @@ class PublishRequest(BaseModel):
     correlation_id: str | None = Field(None, max_length=36)
 
 
-def router(auth: Auth, events: EventSystem) -> APIRouter:
+def publish_limit(settings: Settings) -> PublishLimit:
+    return PublishLimit(settings.event_publish_rate, settings.event_publish_burst, settings.event_publish_bytes_rate,
+                        settings.event_publish_bytes_burst)
+
+
+def router(auth: Auth, events: EventSystem, limit: PublishLimit | None = None) -> APIRouter:
     publisher = Annotated[Principal, Depends(role_guard(auth, ADMIN_OR_SYSTEM))]
     admin = Annotated[Principal, Depends(role_guard(auth, ADMIN))]
     api = APIRouter(prefix="/api/v1/realtime/events", tags=["events"])
+    # The caller (app.web) passes no settings here: the limits come from the same environment main.py read.
+    limits = limit or publish_limit(load_settings())
 
-    @api.post("/publish", status_code=status.HTTP_201_CREATED)
-    async def publish(body: PublishRequest, caller: publisher) -> dict[str, Any]:
-        """Publish an event; answers once it is stored durably. Events of the families the platform emits about
-        itself (`system.*`, `metric.*`, `notification.*`, `user.*`) are refused with 403. `reactions` says what
-        the event caused where that was limited (a fan-out to members capped or skipping unknown accounts)."""
+    @api.post("/publish", status_code=status.HTTP_201_CREATED, openapi_extra=both_forms(PublishRequest), responses={
+        403: {"description": "An event type the platform emits about itself, or a role that may not publish"},
+        429: {"description": "Over the account's publish rate", "headers": {"Retry-After": {
+            "description": "seconds until the account may publish again", "required": True,
+            "schema": {"type": "integer"}}}}})
+    async def publish(
+        caller: publisher, request: Request, raw: Annotated[dict[str, Any], Body()],
+        event_type: Annotated[str | None, Query(max_length=100, deprecated=True,
+                                                description="original form: with the JSON body as the data")] = None,
+        source: Annotated[str | None, Query(max_length=100, deprecated=True)] = None,
+        correlation_id: Annotated[str | None, Query(max_length=36, deprecated=True)] = None,
+    ) -> dict[str, Any]:
+        """Publish `{event_type, data, source, correlation_id}` (or, in the original system's form,
+        `?event_type=…&source=…&correlation_id=…` with the JSON body as the data); answers once it is stored
+        durably. Events of the families the platform emits about itself (`system.*`, `metric.*`,
+        `notification.*`, `user.*`) are refused with 403. Each account may publish
+        `EVENT_PUBLISH_RATE` events and `EVENT_PUBLISH_BYTES_RATE` bytes per second (with bursts); beyond that the
+        answer is 429 with `Retry-After`. `reactions` says what the event caused where that was limited (a fan-out
+        to members capped or skipping unknown accounts)."""
+        body = from_either_form(PublishRequest, raw, {"event_type": event_type, "source": source,
+                                                       "correlation_id": correlation_id})
         if emitted_by_platform(body.event_type):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"{body.event_type!r} is an event the platform emits about itself; it cannot be "
                                 f"published through the API")
+        limits.check(caller.username, len(await request.body()))  # the body FastAPI has read already
         try:
             with reactions() as caused:
                 event = await events.publish(body.event_type, body.data, body.source, body.correlation_id,
@@ -41,7 +67,7 @@ def router(auth: Auth, events: EventSystem) -> APIRouter:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         except EventRejected as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"event rejected: {error.reason}") from None
-        return {**event.to_dict(), "reactions": caused} if caused else event.to_dict()
+        return stamped({**event.to_dict(), "reactions": caused} if caused else event.to_dict())
 
     @api.get("/history")
     async def history(

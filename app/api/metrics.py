@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ADMIN, ADMIN_OR_SYSTEM, ANYONE_SIGNED_IN, role_guard
 from app.api.inputs import Text
+from app.api.legacy import stamped
 from app.security import Auth
 from services.metrics import (
     CONTENT_TYPE_LATEST,
@@ -64,7 +65,13 @@ def router(auth: Auth, metrics: MetricsService, retention_days: float = 30.0) ->
 
     @api.get("/dashboard")
     async def dashboard(_: reader) -> dict[str, Any]:
-        return await metrics.get_dashboard_metrics()
+        """The 7 key metrics (`key_metrics`, a list, and `metrics`, keyed by name as the original system sent them),
+        the host figures and a summary with the system health."""
+        payload = await metrics.get_dashboard_metrics()
+        by_name = {card["name"]: {"current_value": card["value"], "average": card["average"],
+                                  "trend": (card.get("trend") or {}).get("direction", "stable"), "unit": card["unit"]}
+                   for card in payload["key_metrics"]}
+        return stamped({**payload, "metrics": by_name})
 
     @api.post("", status_code=status.HTTP_201_CREATED)
     async def create_metric(body: CreateMetric, _: admin) -> dict[str, Any]:

@@ -4,12 +4,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import ADMIN, ANYONE_SIGNED_IN, role_guard
 from app.api.inputs import JsonObject, Text
+from app.api.legacy import stamped
 from app.security import Auth
-from services.notifications import NotificationError, NotificationService
+from services.notifications import ActionTaken, NotificationError, NotificationService
 from services.users import Principal
 
 NOT_FOUND = "notification not found"
@@ -45,10 +47,13 @@ class AlertRequest(BaseModel):
     data: JsonObject | None = None
 
 
-def router(auth: Auth, notifications: NotificationService) -> APIRouter:
+def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, APIRouter]:
+    """The original system's doubled-prefix routes (include them first: `/notifications/notifications` must not be
+    taken for a notification id), and ours."""
     reader = Annotated[Principal, Depends(role_guard(auth, ANYONE_SIGNED_IN))]
     admin = Annotated[Principal, Depends(role_guard(auth, ADMIN))]
     api = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+    legacy = APIRouter(prefix="/api/v1/notifications/notifications", tags=["notifications"])
 
     @api.get("")
     async def inbox(
@@ -57,13 +62,32 @@ def router(auth: Auth, notifications: NotificationService) -> APIRouter:
         unread_only: bool = False,
         since: Annotated[str | None, Query(max_length=64, description="a notification id or an ISO-8601 time; "
                                                                       "only what arrived after it")] = None,
+        before: Annotated[Text | None, Query(max_length=36, description="a notification id: the page of older "
+                                                                        "ones (see has_more)")] = None,
+        type: Annotated[list[Text] | None, Query(max_length=20, description="only these types (repeatable)")] = None,
+        min_priority: Annotated[int | None, Query(ge=1, le=5, description="only this priority and above")] = None,
+        q: Annotated[Text | None, Query(max_length=200, description="text in the title or message")] = None,
     ) -> dict[str, Any]:
-        """Your notifications (yours, your role's, broadcasts), newest first, with the unread count."""
+        """Your notifications (yours, your role's, broadcasts), newest first, with the unread count; `has_more`
+        says whether older ones match (ask again with `before` set to the last id)."""
         try:
-            return await notifications.get_inbox(caller.username, role=caller.role, limit=limit,
-                                                  unread_only=unread_only, since=since)
+            found = await notifications.get_inbox(caller.username, role=caller.role, limit=limit,
+                                                  unread_only=unread_only, since=since, before=before,
+                                                  types=type or (), min_priority=min_priority, text=q)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        return stamped({**found, "unread_only": unread_only})
+
+    @legacy.get("", deprecated=True, summary="Inbox (original form)")
+    async def legacy_inbox(caller: reader, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                           unread_only: bool = False) -> dict[str, Any]:
+        """The original `GET /api/v1/notifications/notifications`: your notifications, newest first."""
+        try:
+            found = await notifications.get_inbox(caller.username, role=caller.role, limit=limit,
+                                                  unread_only=unread_only)
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        return stamped({**found, "unread_only": unread_only})
 
     # Fixed paths before /{notification_id}, so "stats" is never taken for an id.
     @api.post("/read-all")
@@ -74,6 +98,27 @@ def router(auth: Auth, notifications: NotificationService) -> APIRouter:
     @api.post("/send", status_code=status.HTTP_201_CREATED)
     async def send(body: SendRequest, _: admin) -> dict[str, Any]:
         """Send to one user, a role or everyone; answers once the notification is stored."""
+        return await _send(body)
+
+    @legacy.post("/send", status_code=status.HTTP_201_CREATED, deprecated=True, summary="Send (original form)")
+    async def legacy_send(
+        _: admin, data: JsonObject | None = None, user_id: Annotated[Text | None, Query(max_length=64)] = None,
+        notification_type: Annotated[Text, Query(max_length=64)] = "info",
+        title: Annotated[Text | None, Query(max_length=200)] = None,
+        message: Annotated[Text | None, Query(max_length=2000)] = None,
+        priority: Annotated[int | None, Query(ge=1, le=5)] = None,
+    ) -> dict[str, Any]:
+        """The original `POST .../notifications/send?user_id=&title=&message=&notification_type=&priority=`, with
+        the JSON body as the notification's data."""
+        fields: dict[str, Any] = {"user_id": user_id, "notification_type": notification_type, "title": title,
+                                  "message": message, "priority": priority, "data": data}
+        try:
+            body = SendRequest(**{k: v for k, v in fields.items() if v is not None})
+        except ValidationError as error:
+            raise RequestValidationError(error.errors()) from None
+        return await _send(body)
+
+    async def _send(body: SendRequest) -> dict[str, Any]:
         # auth.active is the briefly cached account lookup every request already uses for its token
         if body.user_id is not None and await auth.active(body.user_id) is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -82,26 +127,44 @@ def router(auth: Auth, notifications: NotificationService) -> APIRouter:
             sent = await notifications.send(**body.model_dump(exclude_unset=True), durable=True)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-        return {"notification_id": sent["id"], **sent}
+        return stamped({"notification_id": sent["id"], **sent})
 
     @api.post("/system-alert", status_code=status.HTTP_201_CREATED)
     async def system_alert(body: AlertRequest, _: admin) -> dict[str, Any]:
         """An alert for every admin, also pushed as `system_alert` on `target_channel`."""
+        return await _alert(body)
+
+    @legacy.post("/system-alert", status_code=status.HTTP_201_CREATED, deprecated=True,
+                 summary="System alert (original form)")
+    async def legacy_alert(
+        _: admin, title: Annotated[Text, Query(max_length=200)], message: Annotated[Text, Query(max_length=2000)],
+        data: JsonObject | None = None, alert_level: Annotated[Text, Query(max_length=16)] = "info",
+        target_channel: Annotated[Text, Query(max_length=64)] = "system",
+    ) -> dict[str, Any]:
+        """The original `POST .../notifications/system-alert?title=&message=&alert_level=&target_channel=`, with the
+        JSON body as the alert's data."""
+        return await _alert(AlertRequest(title=title, message=message, alert_level=alert_level,
+                                         target_channel=target_channel, data=data))
+
+    async def _alert(body: AlertRequest) -> dict[str, Any]:
         try:
             sent = await notifications.alert(body.title, body.message, body.alert_level, body.data,
                                              body.target_channel, durable=True)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-        return {"notification_id": sent["id"], **sent}
+        return stamped({"notification_id": sent["id"], **sent})
 
     @api.get("/stats")
     async def stats(_: admin) -> dict[str, Any]:
-        return await notifications.get_notification_stats()
+        return stamped(await notifications.get_notification_stats())
 
     @api.post("/cleanup")
-    async def cleanup(_: admin) -> dict[str, int]:
+    async def cleanup(_: admin) -> dict[str, Any]:
         """Run the expiry sweep and history pruning now."""
-        return await notifications.sweep()
+        return stamped(dict(await notifications.sweep()))
+
+    legacy.get("/stats", deprecated=True, summary="Statistics (original form)")(stats)
+    legacy.post("/cleanup", deprecated=True, summary="Cleanup (original form)")(cleanup)
 
     @api.get("/{notification_id}")
     async def one(notification_id: str, caller: reader) -> dict[str, Any]:
@@ -114,12 +177,19 @@ def router(auth: Auth, notifications: NotificationService) -> APIRouter:
     async def read(notification_id: str, caller: reader) -> dict[str, Any]:
         if not await notifications.mark_notification_read(notification_id, caller.username, role=caller.role):
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-        return {"notification_id": notification_id, "read": True, "unread_count": await _unread(caller)}
+        return stamped({"notification_id": notification_id, "read": True, "unread_count": await _unread(caller)})
+
+    legacy.post("/{notification_id}/read", deprecated=True, summary="Mark read (original form)")(read)
 
     @api.post("/{notification_id}/actions/{action}")
     async def act(notification_id: str, action: str, caller: reader) -> dict[str, Any]:
-        """Press one of the notification's buttons: publishes `user.action` and marks it read."""
-        chosen = await notifications.perform_action(notification_id, caller.username, action, role=caller.role)
+        """Take one of the notification's actions: recorded once (a second action answers 409 naming the first),
+        publishes `user.action` and marks it read."""
+        try:
+            chosen = await notifications.perform_action(notification_id, caller.username, action, role=caller.role)
+        except ActionTaken as taken:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"this notification was already answered with "
+                                                          f"{taken.action!r}") from None
         if chosen is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{NOT_FOUND}, or it has no action {action!r}")
         return {"notification_id": notification_id, "action": chosen, "unread_count": await _unread(caller)}
@@ -128,9 +198,12 @@ def router(auth: Auth, notifications: NotificationService) -> APIRouter:
     async def dismiss(notification_id: str, caller: reader) -> dict[str, Any]:
         if not await notifications.dismiss_notification(notification_id, caller.username, role=caller.role):
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-        return {"notification_id": notification_id, "dismissed": True, "unread_count": await _unread(caller)}
+        return stamped({"notification_id": notification_id, "dismissed": True,
+                        "unread_count": await _unread(caller)})
+
+    legacy.delete("/{notification_id}", deprecated=True, summary="Dismiss (original form)")(dismiss)
 
     async def _unread(caller: Principal) -> int:
         return await notifications.unread_count(caller.username, role=caller.role)
 
-    return api
+    return legacy, api

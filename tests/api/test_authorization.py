@@ -25,6 +25,7 @@ class Row:
     allowed: frozenset[str]
     body: dict[str, Any] | None = None
     params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
 
 
 ROUTES: dict[tuple[str, str], Row] = {
@@ -62,6 +63,15 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/metrics/{name}"): Row(SIGNED_IN, params={"name": "system_cpu_usage"}),
     ("GET", "/api/v1/metrics/{name}/history"): Row(SIGNED_IN, params={"name": "system_cpu_usage"}),
     ("POST", "/api/v1/metrics/{name}/record"): Row(ADMIN_OR_SYSTEM, {"value": 1}, {"name": "custom_reading"}),
+    # the original system's forms (app/api/legacy.py)
+    ("GET", "/api/v1/notifications/notifications"): Row(SIGNED_IN),
+    ("POST", "/api/v1/notifications/notifications/send"): Row(ADMIN, {"amount": 5},
+                                                              query={"user_id": "alice", "notification_type": "info"}),
+    ("POST", "/api/v1/notifications/notifications/system-alert"): Row(ADMIN, {}, query={"title": "t", "message": "m"}),
+    ("GET", "/api/v1/notifications/notifications/stats"): Row(ADMIN),
+    ("POST", "/api/v1/notifications/notifications/cleanup"): Row(ADMIN),
+    ("POST", "/api/v1/notifications/notifications/{notification_id}/read"): Row(OWNER),
+    ("DELETE", "/api/v1/notifications/notifications/{notification_id}"): Row(OWNER),
     ("GET", "/api/v1/users"): Row(ADMIN),
     ("POST", "/api/v1/users"): Row(ADMIN, {"username": "zed", "password": "zed-password", "role": "user"}),
     ("PATCH", "/api/v1/users/{username}"): Row(ADMIN, {"role": "user"}, {"username": "bob"}),
@@ -94,7 +104,7 @@ async def test_each_identity_gets_what_its_role_allows(route: tuple[str, str], c
                 "user_id": "alice", "notification_type": "info", "actions": [{"label": "Go", "action": "go"}]})
             params["notification_id"] = sent.json()["notification_id"]
         url = path.format(**params)
-        answer = await client.request(method, url, headers=headers, json=row.body)
+        answer = await client.request(method, url, headers=headers, json=row.body, params=row.query)
         if identity in row.allowed:
             assert answer.status_code not in (401, 403, 404) or (answer.status_code == 404 and "rule" in url), \
                 f"{identity} refused: {answer.status_code} {answer.text[:200]}"
