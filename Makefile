@@ -8,7 +8,7 @@ BIN        := .venv/bin
 SYNC       := $(UV) sync --frozen --quiet
 CHROMIUM   ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
-.PHONY: run test check lock-check upgrade bench fuzz browser clean migration
+.PHONY: run demo test check lock-check upgrade bench fuzz browser clean migration
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -17,6 +17,10 @@ $(UV):
 run: | $(UV)  ## runtime dependencies only; start the app at http://$${HOST:-127.0.0.1}:$${PORT:-8000}
 	$(SYNC)
 	$(BIN)/python main.py
+
+demo: | $(UV)  ## like run, plus built-in traffic of the three external systems (DEMO_RATE=10 for a busy one)
+	$(SYNC)
+	DEMO=1 $(BIN)/python main.py
 
 browser:  ## Chromium for the browser tests (Debian's package; Playwright drives it via executable_path)
 	@if [ -z "$(CHROMIUM)" ] && [ -z "$$CHROMIUM_PATH" ]; then \
@@ -48,9 +52,9 @@ bench: | $(UV)  ## benchmarks that print figures (server and load pinned to diff
 	$(BIN)/python bench/rest.py
 	$(BIN)/python bench/startup.py
 
-fuzz: | $(UV)  ## every REST route fuzzed from the OpenAPI schema (schemathesis): no input may give a 5xx
+fuzz: | $(UV)  ## every REST route fuzzed from the OpenAPI schema (schemathesis), as a user and as admin: no 5xx, answers as documented
 	$(SYNC) --extra test --extra fuzz
-	$(BIN)/python bench/fuzz_api.py
+	$(BIN)/python bench/fuzz_api.py $(FUZZ_ARGS)
 
 migration: | $(UV)  ## autogenerate a migration: make migration MESSAGE="add x"
 	$(SYNC)

@@ -9,6 +9,7 @@ from typing import Any
 from nicegui import Event as UiEvent
 
 from components.common.guard import Authorize
+from components.events.describe import Describer
 from services.broker import Broker
 from services.users import Principal
 
@@ -17,6 +18,14 @@ Section = Callable[[Principal], Awaitable[None]]
 
 AdminSection = Callable[[Principal, Authorize], Awaitable[None]]
 """Draws one admin tab; every action in it first awaits `authorize()` (the caller's role as it is now)."""
+
+
+@dataclass(slots=True, frozen=True)
+class DashboardSection:
+    """One part of `/`: drawn into the layout's `slot` ("strip" or "inbox"; the page draws the feed itself)."""
+
+    slot: str
+    draw: Section
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,8 +48,10 @@ class LiveBridge:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.event_published: UiEvent[dict[str, Any]] = UiEvent()
-        self.sections: list[Section] = []
+        self.sections: list[DashboardSection] = []
         """Parts of `/`, drawn in order for every signed-in user."""
+        self.describer = Describer()
+        """Feed rows, described once per event for every view."""
         self.admin_panels: list[AdminPanel] = []
         """Tabs of `/admin`, in order, drawn for admins."""
         self.header_items: list[Section] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     metrics_public: bool = True
     event_retention_days: PositiveSeconds = 30
     mesh_node_timeout: PositiveSeconds = 90
+    replica_name: str = Field("", max_length=64)
+    """How this replica names itself in health, the admin panel and /metrics (default: host name and port)."""
     reactions_replay_seconds: PositiveSeconds = 30
     """An event whose rule reactions have not settled after this long is taken as abandoned by a crash: they are
     run again (deduplicated), at start and by a job of the leader every as many seconds."""
@@ -79,6 +82,18 @@ class Settings(BaseSettings):
     """Seconds a browser session lasts after sign-in."""
     docs_public: bool = True
     """`false` serves no /docs, /redoc or /openapi.json."""
+    demo: bool = False
+    """`true` runs built-in traffic of the three external systems through the REST API (app/demo.py)."""
+    demo_rate: float = Field(1.0, gt=0, allow_inf_nan=False)
+    """Multiplier of the demo's pace: 1 is gentle (a distribution run every ~30 s), 10 is busy."""
+    event_publish_rate: PositiveSeconds = 500
+    """Events per second one account may publish through REST, per process (a token bucket)."""
+    event_publish_burst: int = Field(1000, ge=1)
+    """Events one account may publish at once before `event_publish_rate` applies."""
+    event_publish_bytes_rate: PositiveSeconds = 1_000_000
+    """Bytes of event data (the request body) per second one account may publish through REST, per process."""
+    event_publish_bytes_burst: int = Field(8_000_000, ge=1)
+    """Bytes of event data one account may publish at once before `event_publish_bytes_rate` applies."""
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +126,10 @@ class Settings(BaseSettings):
             raise ValueError(f"ENV=production refuses this ADMIN_PASSWORD: use at least {MIN_PRODUCTION_PASSWORD} "
                              "characters that are not a common default")
         return self
+
+    @property
+    def effective_replica_name(self) -> str:
+        return self.replica_name or f"{socket.gethostname()}:{self.port}"
 
     @property
     def origins(self) -> tuple[str, ...]:

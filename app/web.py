@@ -13,6 +13,7 @@ from nicegui import app as nicegui_app
 from nicegui import core
 from starlette.middleware import Middleware
 
+from app import demo
 from app.api import auth as auth_api
 from app.api import events as events_api
 from app.api import health as health_api
@@ -23,6 +24,7 @@ from app.headers import OriginPolicy, SecurityHeaders
 from app.live import LiveBridge
 from app.pages import admin, dashboard, login, session
 from app.wiring import FEATURES
+from components.styles import register as register_styles
 from theme import register_assets
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
@@ -40,6 +42,7 @@ def setup(services: Services) -> Web:
     """Register every route and page, and run the services for as long as the app runs."""
     live = LiveBridge(services.broker)
     register_assets()
+    register_styles()
     api = build_api()
     # Routes are matched in the order they are included, walking every route of each router before it: the
     # machine traffic (probes, publishes, sends, records) comes first, account management last.
@@ -54,6 +57,7 @@ def setup(services: Services) -> Web:
     dashboard.register(services.auth, services.events, live)
     admin.register(services.auth, services.events, live)
     services.auth.on_account_change(session.end_revoked_views)
+    demo.register(services)
     origins = OriginPolicy(services.settings.origins)
     core.sio.eio.cors_allowed_origins = origins.for_engineio  # NiceGUI's own socket: not '*' with credentials
     _run_with_app(services, live, api)

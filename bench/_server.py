@@ -19,6 +19,10 @@ import httpx
 
 ROOT = Path(__file__).parents[1]
 ADMIN_PASSWORD = "bench-admin-password"
+UNLIMITED_PUBLISH = {"EVENT_PUBLISH_RATE": "1e9", "EVENT_PUBLISH_BURST": "1000000000",
+                     "EVENT_PUBLISH_BYTES_RATE": "1e15", "EVENT_PUBLISH_BYTES_BURST": "1000000000000000"}
+"""The benches publish from one account as fast as they can: what they measure is the server, not its per-account
+publish limit (pass the EVENT_PUBLISH_* variables to `app_server` to measure with limits)."""
 
 BARE_APP = """
 import sys, uvicorn
@@ -63,7 +67,8 @@ def app_process(core: int = 0, **env: str) -> Iterator[tuple[str, subprocess.Pop
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
         child_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data,
-                     "ADMIN_PASSWORD": ADMIN_PASSWORD, "NICEGUI_STORAGE_PATH": f"{data}/nicegui", **env}
+                     "ADMIN_PASSWORD": ADMIN_PASSWORD, "NICEGUI_STORAGE_PATH": f"{data}/nicegui", **UNLIMITED_PUBLISH,
+                     **env}
         process = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "main.py"], cwd=ROOT, env=child_env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with _serving(process, port) as url:
@@ -130,3 +135,22 @@ def wrk(url: str, *, seconds: int = 8, connections: int = 64, script: str | None
     if non2xx:
         print(f"  warning: {non2xx.group(1)} non-2xx responses", file=sys.stderr)
     return rate, p99
+
+
+@contextmanager
+def app_process_on(data: Path, core: int = 0, code: str | None = None,
+                   **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `app_process`, on a data directory that outlives the process (so accounts and browser sessions made
+    with one server are still valid in the next), running `python -c code` instead of `python main.py` when `code`
+    is given (it must run main.py itself: a bench that loads a probe first). The server's log goes to
+    `data/server.log`."""
+    port = free_port()
+    child_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": str(data),
+                 "ADMIN_PASSWORD": ADMIN_PASSWORD, "NICEGUI_STORAGE_PATH": str(data / "nicegui"), **UNLIMITED_PUBLISH,
+                 **env}
+    command = [sys.executable, "main.py"] if code is None else [sys.executable, "-c", code]
+    with open(data / "server.log", "ab") as log:
+        process = subprocess.Popen(["taskset", "-c", str(core), *command], cwd=ROOT, env=child_env,
+                                   stdout=log, stderr=log)
+    with _serving(process, port) as url:
+        yield url, process

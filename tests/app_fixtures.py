@@ -115,7 +115,7 @@ async def log_in(user: User, username: str = ADMIN, password: str = ADMIN_PASSWO
     user.find(marker="username").type(username)
     user.find(marker="password").type(password)
     user.find(marker="login").click()
-    await user.should_see("Live events")
+    await user.should_see(marker="dashboard")
 
 
 async def open_admin_tab(user: User, name: str, ready_marker: str | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from nicegui import app as nicegui_app
 from nicegui import ui
 
-from theme.css import CONNECTION_JS, CSS, FONTS_URL
+from theme.css import CONNECTION_JS, CSS, FONTS_URL, LANGUAGE_JS
 from theme.tokens import CYAN, DANGER, MAGENTA, SUCCESS, SURFACE, YELLOW
 
 PRODUCT = "Liberation System"
@@ -24,9 +24,11 @@ def register_assets() -> None:
 
 def apply() -> None:
     """Colours and CSS for the current page."""
-    # Quasar's default negative red is 2.7:1 on the dark surface; the theme's danger red passes WCAG AA.
+    # Quasar's default negative red is 2.7:1 on the dark surface; the theme's danger red passes WCAG AA. Text on
+    # these fills is black (theme/css.py), which passes on every one of them.
     ui.colors(primary=CYAN, secondary=MAGENTA, accent=YELLOW, dark=SURFACE, dark_page="#000000",
-              negative=DANGER, positive=SUCCESS)
+              negative=DANGER, positive=SUCCESS, warning=YELLOW, info=CYAN)
+    ui.add_head_html(LANGUAGE_JS)
     ui.add_css(CSS)
     ui.add_body_html(CONNECTION_JS)
     ui.dark_mode(True)
@@ -42,7 +44,7 @@ class PageFrame:
 
 @contextmanager
 def frame(title: str, *, username: str | None = None, role: str | None = None,
-          on_logout: Callable[[], None] | None = None) -> Iterator[PageFrame]:
+          on_logout: Callable[[], None] | None = None, current: str | None = None) -> Iterator[PageFrame]:
     """Draw the header and yield the page frame; the block draws into the content column."""
     apply()
     ui.page_title(f"{title} · {PRODUCT}")
@@ -50,9 +52,10 @@ def frame(title: str, *, username: str | None = None, role: str | None = None,
         with ui.row().classes("items-center gap-3 no-wrap"):
             ui.icon("bolt", color=CYAN).classes("text-2xl")
             ui.label(PRODUCT).classes("neon-title text-lg font-bold hide-narrow")
-            ui.link("Dashboard", "/").classes("text-white no-underline").mark("nav-dashboard")
-            if role == "admin":
-                ui.link("Admin", "/admin").classes("text-white no-underline").mark("nav-admin")
+            if username:  # signed out, there is nowhere to go but the login
+                _nav("Dashboard", "/", current).mark("nav-dashboard")
+                if role == "admin":
+                    _nav("Admin", "/admin", current).mark("nav-admin")
         with ui.row().classes("items-center gap-3 no-wrap"):
             with ui.row().classes("items-center gap-1 no-wrap").props('role=status aria-live=polite') \
                     .tooltip("Connection to the server"):
@@ -60,9 +63,19 @@ def frame(title: str, *, username: str | None = None, role: str | None = None,
                 ui.label().classes("conn-label mono text-xs muted hide-narrow")
             extras = ui.row().classes("items-center gap-2 no-wrap")
             if username:
-                with ui.button(icon="account_circle").props("flat round color=primary").mark("user-menu"), ui.menu():
+                menu_button = ui.button(icon="account_circle").props("flat round color=primary").mark("user-menu")
+                menu_button.props["aria-label"] = f"Account menu for {username}"
+                with menu_button, ui.menu():
                     ui.label(f"{username} · {role}").classes("mono text-sm px-4 py-2").mark("current-user")
                     if on_logout:
                         ui.menu_item("Log out", on_click=on_logout).mark("logout")
-    with ui.column().classes("w-full max-w-6xl mx-auto p-2 sm:p-4 gap-4") as content:
+    with ui.column().classes("w-full max-w-[1600px] mx-auto p-2 sm:p-4 gap-4") as content:
         yield PageFrame(content, extras)
+
+
+def _nav(text: str, target: str, current: str | None) -> ui.link:
+    here = target == current
+    link = ui.link(text, target).classes("nav-link" + (" nav-current" if here else ""))
+    if here:
+        link.props('aria-current="page"')
+    return link

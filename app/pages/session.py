@@ -44,6 +44,20 @@ async def signed_in(auth: Auth) -> Principal | None:
     return principal
 
 
+async def session_principal(auth: Auth, session_id: str) -> Principal | None:
+    """The active account signed in to a browser session, found by the session's id (outside a page request)."""
+    storage = nicegui_app.storage
+    users = storage._users
+    if session_id not in users:
+        await storage._create_user_storage(session_id)
+    stored = users[session_id]
+    username = stored.get("username")
+    if not isinstance(username, str):
+        return None
+    principal = await auth.active(username)
+    return principal if principal is not None and principal.generation == stored.get("generation", 0) else None
+
+
 def to_login(path: str) -> RedirectResponse:
     return RedirectResponse(f"/login?redirect_to={quote(path)}")
 
@@ -72,6 +86,12 @@ def track(principal: Principal) -> None:
 
 def open_views(username: str) -> int:
     return len(_views.get(username, ()))
+
+
+def view_owners() -> dict[str, str]:
+    """The account of every open view this process tracks, by NiceGUI client id (read-only: the admin panel lists
+    the browser views with it)."""
+    return {client.id: username for username, clients in list(_views.items()) for client in list(clients)}
 
 
 def admin_guard(auth: Auth, principal: Principal) -> Authorize:

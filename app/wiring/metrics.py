@@ -12,18 +12,17 @@ from nicegui import Client, ui
 
 from app.api import metrics as metrics_api
 from app.jobs import Job
-from app.live import AdminPanel, AdminSection
+from app.live import AdminPanel, AdminSection, DashboardSection
 from app.metrics_hooks import ApiTiming, watch_queries
 from components.common.guard import Authorize
 from components.metrics.alert_rules import AlertRulesPanel
-from components.metrics.card import SPARK_WINDOW, MetricPanel, epoch
 from components.metrics.cleanup import MetricCleanup
 from components.metrics.custom_form import CustomMetricForm
 from components.metrics.explorer import MetricsExplorer
+from components.metrics.strip import SPARK_SECONDS, MetricStrip, StripModel, epoch
 from services.events import EventType
 from services.metrics import (
     DASHBOARD_KEYS,
-    SYSTEM_KEYS,
     CumulativeFeed,
     DomainFeeds,
     MetricsService,
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from app.live import LiveBridge, Section
 
 log = logging.getLogger(__name__)
-CARDS = tuple(dict.fromkeys((*SYSTEM_KEYS[:3], *DASHBOARD_KEYS)))  # CPU, memory, disk, then the 7 key metrics
 ALERT_EVENTS = {EventType.METRIC_ALERT_FIRED.value, EventType.METRIC_ALERT_RESOLVED.value}
 
 
@@ -77,24 +75,28 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     api.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
     api.add_middleware(ApiTiming, metrics=metrics)
     metrics.collectors.append(lambda: metrics.record_metric("user_sessions_active", _open_views()))
-    live.sections.append(_cards_section(metrics, live))
+    live.sections.append(DashboardSection("strip", _cards_section(metrics, live)))
     live.admin_panels.append(AdminPanel("Metrics", "insights",
                                         _admin_panel(metrics, live, settings.metrics_retention_days)))
 
 
 def _cards_section(metrics: MetricsService, live: LiveBridge) -> Section:
     dashboard = live.channel("dashboard")
+    model = StripModel(DASHBOARD_KEYS)
+    seeded = False
 
     async def section(principal: Principal) -> None:
-        payload = await metrics.get_dashboard_metrics()
-        history = {name: metrics.get_metric_history(name, window=SPARK_WINDOW, limit=240) for name in CARDS}
-        with ui.card().classes("neon-card w-full"):
-            ui.label("Live metrics").classes("neon-title text-xl")
-            panel = MetricPanel(CARDS, payload, history)
+        nonlocal seeded
+        if not seeded:  # the sparklines start from stored history once; pushes extend them for every view
+            model.seed({name: metrics.get_metric_history(name, window=SPARK_SECONDS, limit=240)
+                        for name in DASHBOARD_KEYS})
+            seeded = True
+        strip = MetricStrip(model, model.latest or await metrics.get_dashboard_metrics()).mark("metric-strip")
 
-        def on_envelope(envelope: dict[str, object]) -> None:
-            if envelope.get("type") == "metrics_update" and isinstance(envelope.get("data"), dict):
-                panel.update(envelope["data"])  # type: ignore[arg-type]  # checked just above
+        def on_envelope(envelope: dict[str, Any]) -> None:
+            data = envelope.get("data")
+            if envelope.get("type") == "metrics_update" and isinstance(data, dict):
+                strip.show(data)
 
         dashboard.subscribe(on_envelope)  # inside the page: the subscription ends with the tab
 

@@ -33,10 +33,11 @@ def build(services: Services) -> None:
 def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Add the notification routes, the inbox section of `/`, the header bell and the Notifications admin tab."""
     from app.api import notifications as notifications_api
-    from app.live import AdminPanel
+    from app.live import AdminPanel, DashboardSection
 
-    api.include_router(notifications_api.router(services.auth, services.notifications))
-    live.sections.append(_inbox_section(services.notifications, live))
+    for router in notifications_api.routers(services.auth, services.notifications):
+        api.include_router(router)
+    live.sections.append(DashboardSection("inbox", _inbox_section(services.notifications, live)))
     live.header_items.append(_bell(services.notifications, live))
     live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))
 
@@ -48,19 +49,23 @@ def _channels(live: LiveBridge, principal: Principal) -> tuple[UiEvent[dict[str,
 
 
 def _inbox_section(notifications: NotificationService, live: LiveBridge) -> Section:
-    from components.notifications.inbox import notification_inbox
+    from components.notifications.inbox import Inbox
 
     async def section(principal: Principal) -> None:
-        await notification_inbox(notifications, principal.username, principal.role, _channels(live, principal))
+        inbox = Inbox(notifications, principal.username, principal.role).mark("inbox")
+        await inbox.load()
+        inbox.follow(_channels(live, principal))
 
     return section
 
 
 def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
-    from components.notifications.bell import notification_bell
+    from components.notifications.bell import Bell
 
     async def item(principal: Principal) -> None:
-        await notification_bell(notifications, principal.username, principal.role, _channels(live, principal))
+        bell = Bell(notifications, principal.username, principal.role).mark("notification-bell")
+        await bell.load()
+        bell.follow(_channels(live, principal))
 
     return item
 

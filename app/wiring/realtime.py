@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.headers import OriginPolicy
 from app.jobs import Job
 from app.live import AdminPanel
 from services.hub import History, HubConfig, MemoryHistory, WebSocketHub
@@ -55,18 +56,36 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
 
     api.include_router(realtime_api.router(services.auth, services.websocket, services.events,
                                                    services.users))
-    realtime_api.mount(services.websocket)
+    settings = services.settings
+    realtime_api.mount(services.websocket, realtime_api.CookieSessions(
+        services.auth, settings.resolved_secret_key(), settings.session_max_age, OriginPolicy(settings.origins)))
     live.admin_panels.append(AdminPanel("Connections", "lan",
                                         lambda _principal, _authorize: _connections_panel(services, live)))
 
 
 async def _connections_panel(services: Services, live: LiveBridge) -> None:
-    """Connections table and hub/bus figures, redrawn when clients come and go and on every admin metrics push."""
-    from components.admin.connections import HubAdmin
+    """Browser views, WebSocket API clients and hub/bus figures, redrawn when clients come and go and on every admin
+    metrics push."""
+    import time
+    from datetime import UTC, datetime
+
+    from nicegui import Client
+
+    from app.pages.session import view_owners
+    from components.admin.connections import HubAdmin, duration
+
+    def browser_views() -> list[dict[str, Any]]:
+        """The pages open in browsers of this process (NiceGUI clients with a live socket), newest first."""
+        owners, now = view_owners(), time.time()
+        views = sorted((c for c in list(Client.instances.values()) if c.has_socket_connection and not c.is_deleted),
+                       key=lambda c: c.created, reverse=True)
+        return [{"id": c.id, "user": owners.get(c.id, "(signed out)"), "page": c.page.path,
+                 "open_for": duration(now - c.created),
+                 "opened_at": datetime.fromtimestamp(c.created, UTC).strftime("%Y-%m-%d %H:%M:%S")} for c in views]
 
     hub = services.websocket
     panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics,
-                     services.leadership.describe)
+                     services.leadership.describe, browser_views)
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("type") in ("user.connected", "user.disconnected"):

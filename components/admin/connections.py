@@ -1,4 +1,5 @@
-"""Admin view of live delivery: WebSocket connections, hub statistics and event-bus statistics."""
+"""Admin view of live delivery: the browser views and the WebSocket API clients of this process, with the hub's and
+the event bus's figures."""
 
 from __future__ import annotations
 
@@ -7,17 +8,30 @@ from typing import Any
 
 from nicegui import ui
 
+from theme import section_heading
+
 COLUMNS: list[dict[str, Any]] = [
-    {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left"},
+    {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left",
+     "classes": "wrap-anywhere"},
     {"name": "connection_type", "label": "Type", "field": "connection_type", "sortable": True, "align": "left"},
     {"name": "client", "label": "Client", "field": "client", "align": "left", "classes": "mono"},
     {"name": "connected_at", "label": "Connected (UTC)", "field": "connected_at", "sortable": True, "align": "left",
      "classes": "mono"},
-    {"name": "channels", "label": "Channels", "field": "channels", "align": "left"},
-    {"name": "messages_sent", "label": "Sent", "field": "messages_sent", "sortable": True, "classes": "mono"},
-    {"name": "messages_received", "label": "Received", "field": "messages_received", "sortable": True,
+    {"name": "channels", "label": "Channels", "field": "channels", "align": "left", "classes": "wrap-anywhere"},
+    {"name": "messages_sent", "label": "Sent", "field": "messages_sent", "sortable": True, "align": "right",
      "classes": "mono"},
-    {"name": "buffered", "label": "Buffered", "field": "buffered", "sortable": True, "classes": "mono"},
+    {"name": "messages_received", "label": "Received", "field": "messages_received", "sortable": True,
+     "align": "right", "classes": "mono"},
+    {"name": "buffered", "label": "Buffered", "field": "buffered", "sortable": True, "align": "right",
+     "classes": "mono"},
+]
+VIEW_COLUMNS: list[dict[str, Any]] = [
+    {"name": "user", "label": "User", "field": "user", "sortable": True, "align": "left",
+     "classes": "wrap-anywhere"},
+    {"name": "page", "label": "Page", "field": "page", "sortable": True, "align": "left", "classes": "mono"},
+    {"name": "open_for", "label": "Open for", "field": "open_for", "align": "left", "classes": "mono"},
+    {"name": "opened_at", "label": "Opened (UTC)", "field": "opened_at", "sortable": True, "align": "left",
+     "classes": "mono"},
 ]
 
 HUB_FIGURES = ("total_connections", "total_users", "total_channels", "messages_sent", "messages_received",
@@ -25,6 +39,10 @@ HUB_FIGURES = ("total_connections", "total_users", "total_channels", "messages_s
 BUS_FIGURES = ("events_published", "events_handled", "handler_failures", "events_rejected", "handlers", "middleware",
                "history_size", "pending_writes", "events_lost")
 
+VIEWS_ABOUT = ("Pages open in a browser: the dashboard and this control panel. Each tab talks to the server over "
+               "the page's own connection; yours is among them.")
+CLIENTS_ABOUT = ("Programs connected to the WebSocket API (/api/v1/realtime/ws): mobile apps, other systems' "
+                 "dashboards, services. Browser pages are not counted here.")
 
 ROLES = {
     "sole": "Single process: it runs every scheduled job.",
@@ -33,6 +51,8 @@ ROLES = {
     "alone": "Redis is unreachable: this process runs the deployment's scheduled jobs on its own until it answers.",
 }
 
+Rows = Callable[[], list[dict[str, Any]]]
+
 
 def role_text(leadership: dict[str, Any]) -> str:
     """What `Leadership.describe()` means for an admin."""
@@ -40,25 +60,47 @@ def role_text(leadership: dict[str, Any]) -> str:
     return ROLES.get(role, f"Role: {role}")
 
 
-class HubAdmin:
-    """Connections table and statistics; `refresh()` redraws from the live sources (called on pushes)."""
+def duration(seconds: float) -> str:
+    """How long something has been open, as people say it: 12 s, 4 min, 2 h 05 min, 3 d 4 h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours = seconds // 60, seconds // 3600
+    if hours == 0:
+        return f"{minutes} min"
+    if hours < 24:
+        return f"{hours} h {minutes % 60:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
 
-    def __init__(self, stats: Callable[[], dict[str, Any]], connections: Callable[[], list[dict[str, Any]]],
-                 bus: Callable[[], dict[str, Any]], leadership: Callable[[], dict[str, Any]]) -> None:
+
+class HubAdmin:
+    """Views, connections and statistics; `refresh()` redraws from the live sources (called on pushes)."""
+
+    def __init__(self, stats: Callable[[], dict[str, Any]], connections: Rows, bus: Callable[[], dict[str, Any]],
+                 leadership: Callable[[], dict[str, Any]], views: Rows = list) -> None:
         self._stats, self._connections, self._bus, self._leadership = stats, connections, bus, leadership
-        self.role = ui.label().classes("muted text-sm").mark("process-role")
-        with ui.row().classes("w-full gap-4"):
-            with ui.card().classes("neon-card grow"):
-                ui.label("WebSocket hub").classes("neon-subtitle text-lg")
-                self.hub = {name: self._figure(name) for name in HUB_FIGURES}
-            with ui.card().classes("neon-card grow"):
-                ui.label("Event bus").classes("neon-subtitle text-lg")
-                self.bus = {name: self._figure(name) for name in BUS_FIGURES}
+        self._views = views
+        self.role = ui.label().classes("muted text-body").mark("process-role")
         with ui.card().classes("neon-card w-full"):
-            ui.label("Live connections (this process)").classes("neon-subtitle text-lg")
-            self.table = ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=20) \
-                .props("flat dense dark wrap-cells").classes("w-full bg-transparent").mark("connections-table")
-            self.empty = ui.label("No WebSocket clients are connected.").classes("muted").mark("no-connections")
+            section_heading("Browser views (this process)")
+            ui.label(VIEWS_ABOUT).classes("text-caption muted")
+            self.view_count = ui.label().classes("text-body").props("role=status").mark("view-count")
+            self.views_table = _table(VIEW_COLUMNS, "views-table")
+            self.no_views = ui.label("No browser views are open.").classes("muted text-body").mark("no-views")
+        with ui.card().classes("neon-card w-full"):
+            section_heading("WebSocket API clients (this process)")
+            ui.label(CLIENTS_ABOUT).classes("text-caption muted")
+            self.client_count = ui.label().classes("text-body").props("role=status").mark("client-count")
+            self.table = _table(COLUMNS, "connections-table")
+            self.empty = ui.label("No program is connected to the WebSocket API right now.") \
+                .classes("muted text-body").mark("no-connections")
+        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 md:grid-cols-2"):
+            with ui.card().classes("neon-card w-full"):
+                section_heading("WebSocket hub")
+                self.hub = {name: self._figure(name) for name in HUB_FIGURES}
+            with ui.card().classes("neon-card w-full"):
+                section_heading("Event bus")
+                self.bus = {name: self._figure(name) for name in BUS_FIGURES}
         self.refresh()
 
     def refresh(self) -> None:
@@ -68,15 +110,33 @@ class HubAdmin:
             label.set_text(f"{stats.get(name, 0):,}")
         for name, label in self.bus.items():
             label.set_text(f"{bus.get(name, 0):,}")
+        views = self._views()
+        self.view_count.set_text(_count(len(views), "browser view", "browser views"))
+        _show(self.views_table, self.no_views, views)
         rows = [{**c, "channels": ", ".join(c["channels"]), "connected_at": c["connected_at"][:19].replace("T", " ")}
                 for c in self._connections()]
-        self.table.rows = rows
-        self.table.update()
-        self.empty.set_visibility(not rows)
-        self.table.set_visibility(bool(rows))
+        self.client_count.set_text(_count(len(rows), "WebSocket client", "WebSocket clients"))
+        _show(self.table, self.empty, rows)
 
     @staticmethod
     def _figure(name: str) -> ui.label:
-        with ui.row().classes("w-full justify-between gap-4"):
-            ui.label(name.replace("_", " ")).classes("muted text-sm")
-            return ui.label("0").classes("mono").mark(f"figure-{name}")
+        with ui.row().classes("w-full justify-between gap-4 no-wrap"):
+            ui.label(name.replace("_", " ")).classes("muted text-body")
+            return ui.label("0").classes("text-technical").mark(f"figure-{name}")
+
+
+def _table(columns: list[dict[str, Any]], marker: str) -> ui.table:
+    """A table that scrolls sideways inside its card on a narrow screen instead of widening the page."""
+    return ui.table(columns=columns, rows=[], row_key="id", pagination=20) \
+        .props("flat dense dark wrap-cells").classes("w-full max-w-full bg-transparent").mark(marker)
+
+
+def _show(table: ui.table, empty: ui.label, rows: list[dict[str, Any]]) -> None:
+    table.rows = rows
+    table.update()
+    empty.set_visibility(not rows)
+    table.set_visibility(bool(rows))
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

@@ -1,1 +1,1 @@
-"""Widgets every feature uses: a JSON view and a sparkline."""
+"""Pieces every feature uses: the JSON view, the admin-action guard, the dashboard layout, browser time helpers."""

@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components.common.guard import Authorize, always
 from services.events import EventRejected, EventSystem, EventType, EventValidationError, emitted_by_platform
+from theme import toast
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +21,23 @@ class EventPublisher:
         self.events = events
         self.username = username
         self.authorize = authorize
-        with ui.column().classes("w-full gap-2"):
-            with ui.row().classes("w-full gap-2"):
+        with ui.column().classes("w-full gap-3") as self.root:
+            with ui.element("div").classes("w-full grid gap-2 items-start grid-cols-1 sm:grid-cols-3"):
                 self.event_type = ui.select([t.value for t in EventType if not emitted_by_platform(t.value)],
                                             label="Event type", with_input=True,
                                             new_value_mode="add-unique", value=EventType.RESOURCE_DISTRIBUTED.value) \
-                    .props("dense outlined").classes("min-w-[16rem]").mark("publish-type")
-                self.source = ui.input("Source", value="admin-panel").props("dense outlined").mark("publish-source")
-                self.correlation = ui.input("Correlation id (optional)").props("dense outlined clearable") \
-                    .mark("publish-correlation")
+                    .props("dense outlined stack-label").classes("min-w-0").mark("publish-type")
+                self.source = ui.input("Source", value="admin-panel").props("dense outlined stack-label") \
+                    .classes("min-w-0").mark("publish-source")
+                self.correlation = ui.input("Correlation id (optional)") \
+                    .props("dense outlined clearable stack-label").classes("min-w-0").mark("publish-correlation")
             self.data = ui.textarea("Data (JSON object)", value='{"human_id": "alice", "amount": 800}') \
-                .props("outlined autogrow").classes("w-full mono").mark("publish-data")
-            self.result = ui.label().classes("mono text-sm").mark("publish-result")
-            self.button = ui.button("Publish", icon="send", on_click=self.publish) \
-                .props("color=primary text-color=black").mark("publish-run")
+                .props("outlined autogrow stack-label").classes("w-full mono").mark("publish-data")
+            with ui.row().classes("w-full items-center gap-3"):
+                self.button = ui.button("Publish", icon="send", on_click=self.publish) \
+                    .props("unelevated color=primary").mark("publish-run")
+                self.result = ui.label().classes("text-technical wrap-anywhere min-w-0 flex-1") \
+                    .props("role=status").mark("publish-result")
 
     async def publish(self) -> None:
         if not await self.authorize():
@@ -42,13 +46,14 @@ class EventPublisher:
         try:
             data = json.loads(self.data.value or "{}")
         except json.JSONDecodeError as error:
-            self._error(self.data, f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+            self._error(self.data, f"This is not valid JSON: {error.msg.lower()} at line {error.lineno}, "
+                                   f"column {error.colno}.")
             return
         if not isinstance(data, dict):
-            self._error(self.data, "data must be a JSON object ({...})")
+            self._error(self.data, 'Write a JSON object, such as {"human_id": "alice", "amount": 800}.')
             return
         if emitted_by_platform(self.event_type.value or ""):
-            self._error(self.event_type, "the platform emits this event about itself; it cannot be published here")
+            self._error(self.event_type, "The platform sends this event about itself; it cannot be published here.")
             return
         self.result.set_text("publishing…")
         self.button.disable()
@@ -60,21 +65,23 @@ class EventPublisher:
             self._error(target, str(error))
             return
         except EventRejected as error:
-            self.result.set_text(f"rejected: {error.reason}")
+            self.result.set_text(f"Rejected: {error.reason}")
             return
         except Exception as error:  # storage trouble: say so here; the form keeps what was typed
             log.exception("publishing %s from the admin panel failed", self.event_type.value)
             self.result.set_text(f"not published: {type(error).__name__}; see the server log")
-            ui.notify("Publishing failed", type="negative")
             return
         finally:
             self.button.enable()
         self.result.set_text(f"published {event.type} · id {event.id}")
-        ui.notify(f"Published {event.type}", type="positive")
+        with self.root:
+            toast(f"Published {event.type}")
 
     def _error(self, field: ui.element, message: str) -> None:
-        field.props(f"error error-message={json.dumps(message)}")
-        self.result.set_text(message)
+        """The message beside the field, and only there."""
+        field.props.update({"error": True, "error-message": message})
+        field.update()
+        self.result.set_text("")
 
     def _clear_errors(self) -> None:
         for field in (self.data, self.event_type):

@@ -9,8 +9,15 @@ from nicegui import ui
 
 from components.common.json_view import json_view
 from services.events import Event, EventSystem
+from theme import section_heading
 
 PAGE_SIZE = 25
+DATA_PREVIEW = 120
+"""Characters of an event's data shown in its row; the rest is one click (or Enter) away, in the detail."""
+FIELD = "dense outlined clearable stack-label"
+ROW = "w-full grid gap-x-3 gap-y-0.5 items-baseline grid-cols-[auto_minmax(0,1fr)] " \
+      "lg:grid-cols-[10.5rem_minmax(0,14rem)_minmax(0,9rem)_minmax(0,1fr)]"
+"""Time, type, source and data in columns on a wide screen; on a phone time and type, then source and data."""
 
 
 class EventSearch:
@@ -21,29 +28,45 @@ class EventSearch:
         self.offset = 0
         self.total = 0
         self._refresh_pending = False
-        with ui.row().classes("w-full items-end gap-2"):
-            self.event_type = ui.input("Type", placeholder="resource.distributed or resource.*") \
-                .props("dense outlined clearable stack-label").mark("search-type")
-            self.source = ui.input("Source").props("dense outlined clearable").mark("search-source")
-            self.correlation = ui.input("Correlation id").props("dense outlined clearable").mark("search-correlation")
-            self.text = ui.input("Text in data").props("dense outlined clearable").mark("search-text")
-            self.since = ui.input("Since (UTC)", placeholder="YYYY-MM-DD HH:MM") \
-                .props("dense outlined clearable stack-label").mark("search-since")
-            self.until = ui.input("Until (UTC)", placeholder="YYYY-MM-DD HH:MM") \
-                .props("dense outlined clearable stack-label").mark("search-until")
-            ui.button("Search", icon="search", on_click=self.first_page).props("color=primary text-color=black") \
-                .mark("search-run")
-        self.summary = ui.label().classes("muted text-sm").mark("search-summary")
-        self.results = ui.column().classes("w-full gap-1").mark("search-results")
-        with ui.row().classes("gap-2"):
-            self.previous = ui.button("Newer", on_click=lambda: self.turn(-PAGE_SIZE)).props("flat")
-            self.next = ui.button("Older", on_click=lambda: self.turn(PAGE_SIZE)).props("flat")
+        with ui.column().classes("w-full gap-3") as self.root:  # outlives the rows: the detail dialog lives here
+            with ui.element("div").classes("w-full grid gap-2 items-start grid-cols-1 sm:grid-cols-2 lg:grid-cols-3 "
+                                           "xl:grid-cols-[repeat(6,minmax(0,1fr))_auto]"):
+                self.event_type = ui.input("Type", placeholder="resource.distributed or resource.*") \
+                    .props(FIELD).classes("min-w-0").mark("search-type")
+                self.source = ui.input("Source").props(FIELD).classes("min-w-0").mark("search-source")
+                self.correlation = ui.input("Correlation id").props(FIELD).classes("min-w-0") \
+                    .mark("search-correlation")
+                self.text = ui.input("Text in data").props(FIELD).classes("min-w-0").mark("search-text")
+                self.since = ui.input("Since (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
+                    .classes("min-w-0").mark("search-since")
+                self.until = ui.input("Until (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
+                    .classes("min-w-0").mark("search-until")
+                ui.button("Search", icon="search", on_click=self.first_page).props("unelevated color=primary") \
+                    .classes("self-start mt-1").mark("search-run")
+            for field in self.fields:
+                field.on("keydown.enter", self.first_page)
+            with ui.row().classes("w-full items-center gap-3"):
+                self.summary = ui.label().classes("muted text-body").props("role=status").mark("search-summary")
+                self.clear = ui.button("Clear filters", icon="filter_alt_off", on_click=self.clear_filters) \
+                    .props("flat dense color=primary").mark("search-clear")
+            self.results = ui.column().classes("w-full gap-0").mark("search-results")
+            with ui.row().classes("gap-2"):
+                self.previous = ui.button("Newer", icon="chevron_left", on_click=lambda: self.turn(-PAGE_SIZE)) \
+                    .props("flat color=primary").mark("search-newer")
+                self.next = ui.button("Older", on_click=lambda: self.turn(PAGE_SIZE)) \
+                    .props("flat color=primary icon-right=chevron_right").mark("search-older")
+        self.clear.set_visibility(False)
+
+    @property
+    def fields(self) -> tuple[ui.input, ...]:
+        return self.event_type, self.source, self.correlation, self.text, self.since, self.until
 
     def event_arrived(self, _event: dict[str, Any]) -> None:
         """A new event was published: refresh the first page, at most once a second however many arrive."""
         if self.offset == 0 and not self._refresh_pending:
             self._refresh_pending = True
-            ui.timer(1.0, self._refresh_now, once=True)
+            with self.root:
+                ui.timer(1.0, self._refresh_now, once=True)
 
     async def _refresh_now(self) -> None:
         self._refresh_pending = False
@@ -53,15 +76,22 @@ class EventSearch:
         self.offset = 0
         await self.load()
 
+    async def clear_filters(self) -> None:
+        for field in self.fields:
+            field.set_value("")
+        await self.first_page()
+
     async def turn(self, delta: int) -> None:
         self.offset = max(0, self.offset + delta)
         await self.load()
 
     async def load(self) -> None:
+        filtered = any((field.value or "").strip() for field in self.fields)
+        self.clear.set_visibility(filtered)
         try:
             filters = self._filters()
-        except ValueError as error:
-            self.summary.set_text(str(error))
+        except ValueError:  # the field says what is wrong
+            self.summary.set_text("Fix the marked filter to search.")
             return
         try:
             found = await self.events.get_event_history(limit=PAGE_SIZE, offset=self.offset, **filters)
@@ -73,8 +103,12 @@ class EventSearch:
         with self.results:
             for event in found:
                 self._row(event)
-        shown = f"{self.offset + 1}–{self.offset + len(found)}" if found else "0"
-        self.summary.set_text(f"{shown} of {self.total} events")
+        if found:
+            self.summary.set_text(f"{self.offset + 1}–{self.offset + len(found)} of {self.total:,} events")
+        elif filtered:
+            self.summary.set_text("No events match these filters. Clear them to see every event.")
+        else:
+            self.summary.set_text("No events recorded yet.")
         self.previous.set_enabled(self.offset > 0)
         self.next.set_enabled(self.offset + len(found) < self.total)
 
@@ -89,25 +123,36 @@ class EventSearch:
         }
 
     def _row(self, event: Event) -> None:
-        with ui.row().classes("w-full items-baseline gap-3 cursor-pointer event-row") \
-                .on("click", lambda e=event: self.show(e)).mark(f"result-{event.id}"):
-            ui.label(event.timestamp.strftime("%Y-%m-%d %H:%M:%S")).classes("mono text-sm muted")
-            ui.label(event.type).classes("mono neon-subtitle")
-            ui.label(event.source).classes("text-sm muted")
-            ui.label(", ".join(f"{k}={v}" for k, v in event.data.items())[:120]).classes("mono text-sm")
+        data = ", ".join(f"{k}={v}" for k, v in event.data.items())
+        with ui.element("div").classes(ROW + " list-row cursor-pointer event-row hover:bg-white/5") \
+                .props('role=button tabindex=0').on("click", lambda e=event: self.show(e)) \
+                .on("keydown.enter", lambda e=event: self.show(e)).mark(f"result-{event.id}") as row:
+            ui.label(event.timestamp.strftime("%Y-%m-%d %H:%M:%S")).classes("text-technical muted")
+            ui.label(event.type).classes("text-technical neon-subtitle wrap-anywhere")
+            ui.label(event.source).classes("text-caption muted wrap-anywhere")
+            ui.label(_preview(data)).classes("text-technical wrap-anywhere").mark(f"result-data-{event.id}")
+        row.props["aria-label"] = f"{event.type} from {event.source}: show the whole event"
 
     async def show(self, event: Event) -> None:
         """A dialog with the event and every event sharing its correlation id, oldest first."""
         chain = await self.events.get_event_history(limit=200, correlation_id=event.correlation_id)
-        with ui.dialog(value=True) as dialog, ui.card().classes("neon-card w-full max-w-3xl").mark("event-detail"):
-            ui.label(event.type).classes("neon-title text-lg")
+        with self.root, ui.dialog(value=True) as dialog, \
+                ui.card().classes("neon-card w-[48rem] max-w-full gap-3").mark("event-detail"):
+            section_heading(event.type).classes("wrap-anywhere")
             json_view(event.to_dict())
-            ui.label(f"Correlated events ({len(chain)})").classes("neon-subtitle")
+            section_heading(f"Correlated events ({len(chain)})", 3)
             for other in reversed(chain):
                 marker = " ← this event" if other.id == event.id else ""
                 ui.label(f"{other.timestamp:%H:%M:%S} {other.type} {other.id[:8]}{marker}") \
-                    .classes("mono text-sm").mark(f"correlated-{other.id}")
-            ui.button("Close", on_click=dialog.close).props("flat")
+                    .classes("text-technical wrap-anywhere").mark(f"correlated-{other.id}")
+            ui.button("Close", on_click=dialog.close).props("flat color=primary").classes("self-end") \
+                .mark("event-detail-close")
+        dialog.on_value_change(lambda e: dialog.delete() if not e.value else None)
+
+
+def _preview(text: str) -> str:
+    """The first DATA_PREVIEW characters, and "…" when there is more."""
+    return text if len(text) <= DATA_PREVIEW else text[:DATA_PREVIEW].rstrip() + "…"
 
 
 def _parse_time(field: ui.input, name: str) -> datetime | None:
@@ -119,7 +164,8 @@ def _parse_time(field: ui.input, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        field.props(f'error error-message="{name}: use YYYY-MM-DD HH:MM"')
-        raise ValueError(f"{name} is not a time: {text}") from None
+        field.props.update({"error": True, "error-message": "Write the time as YYYY-MM-DD HH:MM (UTC)."})
+        field.update()
+        raise ValueError(f"{name} is not a time") from None
     field.props(remove="error error-message")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value

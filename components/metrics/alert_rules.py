@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -11,10 +10,12 @@ from nicegui import ui
 
 from components.common.guard import Authorize, always
 from services.metrics import CONDITIONS, SEVERITIES, AlertRule, AlertRuleError, MetricsService
-from theme.tokens import DANGER, MAGENTA, MUTED, SUCCESS, YELLOW
+from theme import confirm, toast
+from theme.tokens import LEVEL_COLORS, MUTED, STATE_COLORS
 
-SEVERITY_COLORS = {"info": MUTED, "warning": YELLOW, "error": MAGENTA, "critical": DANGER}
-STATE_COLORS = {"firing": DANGER, "pending": YELLOW, "ok": SUCCESS}
+SEVERITY_COLORS = {severity: LEVEL_COLORS[severity] for severity in SEVERITIES}
+"""The inbox's colours: "critical" is the same red here as on a critical notification."""
+FIELD = "dense outlined stack-label"
 
 
 class AlertRulesPanel:
@@ -24,20 +25,25 @@ class AlertRulesPanel:
         self.metrics = metrics
         self.authorize = authorize
         self._rows: dict[str, tuple[ui.element, ui.label]] = {}
-        with ui.element("div").classes("w-full grid gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-7 items-start"):
-            self.metric = ui.select(self.names(), label="Metric", with_input=True) \
-                .props("dense outlined options-dense").classes("col-span-2").mark("rule-metric")
-            self.condition = ui.select(list(CONDITIONS), value=">", label="Condition").props("dense outlined") \
-                .mark("rule-condition")
-            self.threshold = ui.number("Threshold").props("dense outlined").mark("rule-threshold")
-            self.for_seconds = ui.number("For (s)", value=0, min=0).props("dense outlined").mark("rule-for")
-            self.cooldown = ui.number("Cooldown (s)", value=300, min=0).props("dense outlined").mark("rule-cooldown")
-            self.severity = ui.select(list(SEVERITIES), value="warning", label="Severity").props("dense outlined") \
-                .mark("rule-severity")
-        ui.button("Add rule", icon="add_alert", on_click=self.create).props("color=primary text-color=black") \
-            .mark("rule-create")
-        self.summary = ui.label().classes("muted text-sm").mark("rule-summary")
-        self.list = ui.column().classes("w-full gap-2").mark("rule-rows")
+        with ui.column().classes("w-full gap-3") as self.root:  # outlives the rows: dialogs and toasts live here
+            with ui.element("div").classes("w-full grid gap-2 grid-cols-2 sm:grid-cols-3 lg:grid-cols-7 items-start"):
+                self.metric = ui.select(self.names(), label="Metric", with_input=True) \
+                    .props(f"{FIELD} options-dense").classes("col-span-2 min-w-0").mark("rule-metric")
+                self.condition = ui.select(list(CONDITIONS), value=">", label="Condition").props(FIELD) \
+                    .classes("min-w-0").mark("rule-condition")
+                self.threshold = ui.number("Threshold").props(FIELD).classes("min-w-0").mark("rule-threshold")
+                self.for_seconds = ui.number("For (s)", value=0).props(f'{FIELD} hint="0: fire at once"') \
+                    .classes("min-w-0").mark("rule-for")
+                self.cooldown = ui.number("Cooldown (s)", value=300).props(FIELD).classes("min-w-0") \
+                    .mark("rule-cooldown")
+                self.severity = ui.select(list(SEVERITIES), value="warning", label="Severity").props(FIELD) \
+                    .classes("min-w-0").mark("rule-severity")
+            for field in (self.threshold, self.for_seconds, self.cooldown):
+                field.on("keydown.enter", self.create)
+            ui.button("Add rule", icon="add_alert", on_click=self.create).props("unelevated color=primary") \
+                .mark("rule-create")
+            self.summary = ui.label().classes("muted text-body").props("role=status").mark("rule-summary")
+            self.list = ui.column().classes("w-full gap-2").mark("rule-rows")
         self.refresh()
 
     def names(self) -> list[str]:
@@ -57,78 +63,87 @@ class AlertRulesPanel:
                     self._rows[rule.id] = self._row(rule)
             self._show_state(rule, self._rows[rule.id][1])
         firing = sum(rule.state == "firing" for rule in rules.values())
-        self.summary.set_text(f"{len(rules)} rules · {firing} firing · system {self.metrics.system_health}")
+        count = "1 rule" if len(rules) == 1 else f"{len(rules)} rules"
+        self.summary.set_text(f"{count} · {firing} firing · system {self.metrics.system_health}")
 
     async def create(self) -> None:
         if not await self.authorize():
             return
-        fields = (self.metric, self.threshold, self.for_seconds, self.cooldown, self.condition, self.severity)
-        for field in fields:
+        for field in (self.metric, self.threshold, self.for_seconds, self.cooldown, self.condition, self.severity):
             field.props(remove="error error-message")
         name = self.metric.value
-        if not name or name not in self.metrics.metrics:
-            self._error(self.metric, f"unknown metric: {name}" if name else "pick a metric")
+        if not name:
+            self._error(self.metric, "Pick the metric to watch.")
             return
-        numbers = {}
-        for field, label in ((self.threshold, "threshold"), (self.for_seconds, "for"),
-                             (self.cooldown, "cooldown")):
-            value = field.value
-            if value is None or not math.isfinite(value):
-                self._error(field, f"{label} must be a number")
-                return
-            numbers[label] = float(value)
+        if name not in self.metrics.metrics:
+            self._error(self.metric, f"There is no metric named {name}.")
+            return
+        numbers = self._numbers()
+        if numbers is None:
+            return
         try:
             rule = await self.metrics.create_alert_rule(name, numbers["threshold"], self.condition.value,
                                                         self.severity.value, numbers["for"], numbers["cooldown"])
-        except AlertRuleError as error:
+        except AlertRuleError as error:  # the form checked the fields; what is left is the number of rules
             message = str(error)
-            target = next((f for f, word in ((self.for_seconds, "for_seconds"), (self.cooldown, "cooldown"),
-                                             (self.threshold, "threshold"), (self.condition, "condition"),
-                                             (self.severity, "severity")) if word in message), self.metric)
-            self._error(target, message)
+            limit = message.removeprefix("at most ").removesuffix(" alert rules")
+            self._error(self.metric, f"There are already {limit} rules, the most allowed: delete one first."
+                        if message.startswith("at most") else f"This rule cannot be added: {message}.")
             return
-        ui.notify(f"Rule added: {_describe(rule)}", type="positive")
+        with self.root:
+            toast(f"Rule added: {_describe(rule)}")
         self.refresh()
 
-    def confirm_delete(self, rule_id: str) -> None:
+    def _numbers(self) -> dict[str, float] | None:
+        """Threshold, for and cooldown as numbers; None when one is missing or out of range (its field says so)."""
+        numbers: dict[str, float] = {}
+        for field, key in ((self.threshold, "threshold"), (self.for_seconds, "for"), (self.cooldown, "cooldown")):
+            value = field.value
+            if value is None or not math.isfinite(value):
+                self._error(field, "Enter the value that sets the alert off." if key == "threshold"
+                            else "Enter a number of seconds (0 or more).")
+                return None
+            if key != "threshold" and value < 0:
+                self._error(field, "Can't be negative: 0 fires at once." if key == "for"
+                            else "Can't be negative: 0 repeats the alert at every check.")
+                return None
+            numbers[key] = float(value)
+        return numbers
+
+    async def confirm_delete(self, rule_id: str) -> None:
         rule = self.metrics.alerts.get(rule_id)
         if rule is None:
             self.refresh()
             return
-        with ui.dialog(value=True) as dialog, ui.card().classes("neon-card").mark("rule-confirm"):
-            ui.label("Delete this alert rule?").classes("neon-subtitle text-lg")
-            ui.label(_describe(rule)).classes("mono")
-            if rule.state == "firing":
-                ui.label("It is firing now: deleting it announces it as resolved.").classes("text-sm")
-            with ui.row().classes("w-full justify-end gap-2"):
-                ui.button("Cancel", on_click=dialog.close).props("flat").mark("rule-confirm-cancel")
-                ui.button("Delete", icon="delete", on_click=lambda: self._delete(rule_id, dialog)) \
-                    .props("color=negative").mark("rule-confirm-delete")
-
-    async def _delete(self, rule_id: str, dialog: ui.dialog) -> None:
-        dialog.close()
-        if not await self.authorize():
-            return
-        if await self.metrics.delete_alert_rule(rule_id):
-            ui.notify("Rule deleted", type="positive")
-        else:
-            ui.notify("That rule was already gone", type="warning")
+        detail = "Its history stays; the metric is no longer watched for this condition."
+        if rule.state == "firing":
+            detail = "It is firing now: deleting it announces it as resolved. " + detail
+        with self.root:  # not the row: a push that redraws the rows would take the dialog and its answer with it
+            if not await confirm(f"Delete the rule {_describe(rule)}?", detail, "Delete", marker="rule-confirm"):
+                return
+            if not await self.authorize():
+                return
+            if await self.metrics.delete_alert_rule(rule_id):
+                toast("Rule deleted")
+            else:
+                toast("That rule was already gone", "warning")
         self.refresh()
 
     def _row(self, rule: AlertRule) -> tuple[ui.element, ui.label]:
         unit = self.metrics.metrics[rule.metric_name].unit if rule.metric_name in self.metrics.metrics else ""
         with ui.element("div").classes("w-full flex flex-wrap items-center gap-x-4 gap-y-1 event-row py-1") \
                 .mark(f"rule-{rule.id}") as row:
-            ui.label(rule.metric_name).classes("mono neon-subtitle break-all")
-            ui.label(f"{rule.condition} {rule.threshold:g} {unit}".rstrip()).classes("mono")
-            ui.label(f"for {rule.for_seconds:g} s · cooldown {rule.cooldown_seconds:g} s").classes("mono text-sm muted")
+            ui.label(rule.metric_name).classes("text-technical neon-subtitle wrap-anywhere")
+            ui.label(f"{rule.condition} {rule.threshold:g} {unit}".rstrip()).classes("text-technical wrap-anywhere")
+            ui.label(f"for {rule.for_seconds:g} s · cooldown {rule.cooldown_seconds:g} s") \
+                .classes("text-technical muted")
             ui.label(rule.severity).classes("priority-chip").style(f"--priority: {SEVERITY_COLORS[rule.severity]}")
-            state = ui.label().classes("mono text-sm font-bold px-1 rounded").props("role=status") \
+            state = ui.label().classes("text-technical font-bold px-1 rounded").props("role=status") \
                 .mark(f"rule-state-{rule.id}")
             ui.space()
-            ui.button(icon="delete", color=None, on_click=lambda rule_id=rule.id: self.confirm_delete(rule_id)) \
-                .props(f'flat round dense aria-label="Delete rule on {rule.metric_name}"').style(f"color: {DANGER}") \
-                .tooltip("Delete rule").mark(f"rule-delete-{rule.id}")
+            delete = ui.button(icon="delete", on_click=lambda rule_id=rule.id: self.confirm_delete(rule_id)) \
+                .props("flat round dense color=negative").tooltip("Delete rule").mark(f"rule-delete-{rule.id}")
+            delete.props["aria-label"] = f"Delete the rule on {rule.metric_name}"
         return row, state
 
     @staticmethod
@@ -141,12 +156,13 @@ class AlertRulesPanel:
         color = STATE_COLORS.get(rule.state, MUTED)
         glow = f"; text-shadow: 0 0 8px {color}; --priority: {color}" if rule.state == "firing" else ""
         label.style(replace=f"color: {color}{glow}")
-        label.classes(replace="mono text-sm font-bold px-1 rounded" + (" pulse" if rule.state == "firing" else ""))
+        label.classes(replace="text-technical font-bold px-1 rounded" + (" pulse" if rule.state == "firing" else ""))
 
     @staticmethod
     def _error(field: Any, message: str) -> None:
-        field.props(f"error error-message={json.dumps(message)}")
-        ui.notify(message, type="negative")
+        """The message beside the field, and only there."""
+        field.props.update({"error": True, "error-message": message})
+        field.update()
 
 
 def _describe(rule: AlertRule) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components.common.guard import Authorize, always
+from theme import toast
 
 log = logging.getLogger(__name__)
 
@@ -21,25 +22,26 @@ class MetricCleanup:
         self.authorize = authorize
         self.retention_days = retention_days
         ui.label(f"Stored minute points older than {retention_days:g} days are removed every hour.") \
-            .classes("text-sm muted")
+            .classes("text-body muted")
         with ui.row().classes("items-center gap-3"):
             self.button = ui.button("Prune old points now", icon="cleaning_services", on_click=self.run) \
                 .props("outline color=secondary").mark("metrics-prune")
-            self.result = ui.label().classes("mono text-sm").props("role=status").mark("metrics-prune-result")
+            self.result = ui.label().classes("text-technical").props("role=status").mark("metrics-prune-result")
 
     async def run(self) -> None:
         if not await self.authorize():
             return
         self.button.disable()
+        self.result.classes(remove="danger-text")
         try:
             removed = await self.prune()
         except Exception:  # the database is away: tell the admin instead of failing silently
             log.warning("pruning metric history failed", exc_info=True)
-            self.result.set_text("pruning failed: the database did not answer; nothing was removed")
-            ui.notify("Pruning metric history failed", type="negative")
+            self.result.set_text("Pruning failed: the database did not answer; nothing was removed.")
+            self.result.classes(add="danger-text")
             return
         finally:
             self.button.enable()
         points = "point" if removed == 1 else "points"
         self.result.set_text(f"removed {removed:,} stored {points} older than {self.retention_days:g} days")
-        ui.notify(f"Metric cleanup removed {removed:,} {points}", type="positive")
+        toast(f"Metric cleanup removed {removed:,} {points}")

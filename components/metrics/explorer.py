@@ -7,7 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
-from components.metrics.card import ARROWS, WORDS, epoch, format_value
+from components.metrics.formatting import ARROWS, WORDS, epoch, format_value
 from services.metrics import MetricsService, iso
 from theme.tokens import CYAN, MONO, MUTED, SURFACE, TEXT
 
@@ -32,19 +32,21 @@ class MetricsExplorer:
         with ui.row().classes("w-full items-end gap-3"):
             self.picker = ui.select(self.names(), value=name if name in metrics.metrics else None, label="Metric",
                                     with_input=True, on_change=self.show) \
-                .props("dense outlined options-dense").classes("w-full sm:w-80").mark("explorer-metric")
+                .props("dense outlined stack-label options-dense").classes("w-full sm:w-80 min-w-0") \
+                .mark("explorer-metric")
             self.window = ui.toggle(list(WINDOWS), value=window, on_change=self.show) \
-                .props("dense no-caps unelevated toggle-color=primary toggle-text-color=black color=dark") \
+                .props("dense no-caps unelevated toggle-color=primary toggle-text-color=black color=dark "
+                       "text-color=white") \
                 .mark("explorer-window")
-        self.about = ui.label().classes("muted text-sm").mark("explorer-about")
-        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[1fr_15rem]"):
+        self.about = ui.label().classes("muted text-body wrap-anywhere").mark("explorer-about")
+        with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[minmax(0,1fr)_15rem]"):
             self.chart = ui.echart(_chart_options()).classes("w-full h-72 min-w-0").mark("explorer-chart")
-            with ui.element("div").classes("grid grid-cols-2 gap-x-4 gap-y-1 content-start mono text-sm") \
-                    .mark("explorer-summary"):
+            with ui.element("div").classes("grid grid-cols-[auto_minmax(0,1fr)] gap-x-4 gap-y-1 content-start "
+                                           "text-technical min-w-0").mark("explorer-summary"):
                 self.stats = {key: _stat(key) for key in STATS}
                 ui.label("trend").classes("muted")
                 self.trend = ui.label("—").classes("trend-stable text-right").mark("summary-trend")
-            self.note = ui.label().classes("muted text-xs lg:col-start-2").mark("explorer-note")
+            self.note = ui.label().classes("muted text-caption lg:col-start-2").mark("explorer-note")
 
     def names(self) -> dict[str, str]:
         """Every registered metric, searchable by name and category."""
@@ -117,7 +119,7 @@ class MetricsExplorer:
 
 def _stat(key: str) -> ui.label:
     ui.label(key).classes("muted")
-    return ui.label("—").classes("text-right").mark(f"summary-{key}")
+    return ui.label("—").classes("text-right wrap-anywhere").mark(f"summary-{key}")
 
 
 def _chart_options() -> dict[str, Any]:

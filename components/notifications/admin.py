@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,11 +25,15 @@ from services.notifications import (
     field_errors,
     render_template,
 )
+from theme import section_heading, toast
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ["system", "truth", "mesh", "resources", "communities", "dashboard", "admin"]
-TOGGLE = "no-caps dense toggle-color=primary toggle-text-color=black"  # black on cyan: readable when chosen
+TOGGLE = "no-caps dense unelevated toggle-color=primary toggle-text-color=black color=dark text-color=white"
+"""Black on cyan when chosen, white on the dark surface when not: both far above WCAG AA."""
+FIELD = "dense outlined stack-label"
+"""Labels stay above the field, so they never sit on a placeholder (the template defaults, the examples)."""
 
 
 class NotificationAdminSource(Protocol):
@@ -53,17 +58,17 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
     """Draw the tab; the statistics follow `events` (every published event) for as long as the tab is open."""
     with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[3fr_2fr]"):
         with ui.card().classes("neon-card w-full min-w-0"):
-            ui.label("Send a notification").classes("neon-subtitle text-lg")
+            section_heading("Send a notification")
             SendForm(source, account_active, authorize)
         with ui.column().classes("w-full min-w-0 gap-4"):
             with ui.card().classes("neon-card w-full"):
-                ui.label("System alert").classes("neon-subtitle text-lg")
+                section_heading("System alert")
                 AlertForm(source, authorize)
             with ui.card().classes("neon-card w-full"):
-                ui.label("Cleanup").classes("neon-subtitle text-lg")
+                section_heading("Cleanup")
                 Cleanup(source, authorize)
     with ui.card().classes("neon-card w-full"):
-        ui.label("Statistics").classes("neon-subtitle text-lg")
+        section_heading("Statistics")
         stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
     events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
     await stats.refresh()
@@ -78,52 +83,53 @@ class SendForm:
         self.account_active = account_active
         self.authorize = authorize
         self.rows: list[ActionRow] = []
-        field = "dense outlined stack-label"  # labels stay up, so the template defaults show as placeholders
-        with ui.column().classes("w-full gap-3"):
+        with ui.column().classes("w-full gap-3") as self.root:
             with ui.row().classes("w-full items-start gap-2"):
                 self.target = ui.toggle({"user": "User", "role": "Role", "broadcast": "Everyone"}, value="user",
                                         on_change=self._show_target).props(TOGGLE).mark("send-target")
-                self.username = ui.input("Username").props("dense outlined").classes("flex-1 min-w-[14rem]") \
-                    .mark("send-user")
+                self.username = ui.input("Username").props(f"{FIELD} autocapitalize=none") \
+                    .classes("flex-1 min-w-[12rem]").mark("send-user")
                 self.role = ui.select([r.value for r in Role], value=Role.USER.value, label="Role") \
-                    .props("dense outlined").classes("flex-1 min-w-[10rem]").mark("send-role")
+                    .props(FIELD).classes("flex-1 min-w-[10rem]").mark("send-role")
             with ui.row().classes("w-full items-start gap-2"):
                 self.kind = ui.select([t.value for t in NotificationType], value=NotificationType.INFO.value,
-                                      label="Type", on_change=self._show_template).props("dense outlined") \
-                    .classes("flex-1 min-w-[14rem]").mark("send-type")
-                self.priority = ui.number("Priority 1–5", precision=0).props(f"{field} clearable") \
-                    .classes("flex-1 min-w-[18rem]").mark("send-priority")
-            self.title = ui.input("Title").props(f'{field} counter hint="at most 200 characters"') \
+                                      label="Type", on_change=self._show_template).props(FIELD) \
+                    .classes("flex-1 min-w-[12rem]").mark("send-type")
+                self.priority = ui.number("Priority 1–5", precision=0).props(f"{FIELD} clearable") \
+                    .classes("flex-1 min-w-[12rem]").mark("send-priority")
+            self.title = ui.input("Title").props(f'{FIELD} counter maxlength=200') \
                 .classes("w-full").mark("send-title")
-            self.message = ui.textarea("Message").props(f"{field} autogrow").classes("w-full").mark("send-message")
+            self.message = ui.textarea("Message").props(f"{FIELD} autogrow").classes("w-full").mark("send-message")
             self.data = ui.input("Data (JSON object, optional)", placeholder='e.g. {"amount": 800}') \
-                .props(field).classes("w-full mono").mark("send-data")
+                .props(FIELD).classes("w-full mono").mark("send-data")
             with ui.row().classes("w-full items-center gap-2"):
-                ui.label("Actions").classes("text-sm")
-                self.actions_hint = ui.label().classes("text-xs muted")
-                ui.button("Add action", icon="add", on_click=self.add_action).props("flat dense no-caps") \
-                    .classes("ml-auto").mark("send-add-action")
+                ui.label("Actions").classes("text-body")
+                self.actions_hint = ui.label().classes("text-caption muted").props("role=status")
+                self.add_button = ui.button("Add action", icon="add", on_click=self.add_action) \
+                    .props("flat dense color=primary").classes("ml-auto").mark("send-add-action")
             self.actions = ui.column().classes("w-full gap-3")
-            self.actions_error = ui.label().classes("text-negative text-xs").props("role=alert") \
+            self.actions_error = ui.label().classes("danger-text text-caption").props("role=alert") \
                 .mark("send-actions-error")
             with ui.row().classes("w-full items-start gap-2"):
                 self.expiry = ui.toggle({"none": "No expiry", "ttl": "Expire after", "at": "Expire at"},
                                         value="none", on_change=self._show_expiry).props(TOGGLE) \
                     .mark("send-expiry")
-                self.ttl = ui.number("Minutes", precision=0).props("dense outlined").classes("flex-1 min-w-[16rem]") \
+                self.ttl = ui.number("Minutes", precision=0).props(FIELD).classes("flex-1 min-w-[12rem]") \
                     .mark("send-ttl")
-                self.expires_at = ui.input("At (UTC)", placeholder="YYYY-MM-DD HH:MM").props(field) \
-                    .classes("flex-1 min-w-[16rem]").mark("send-expires-at")
+                self.expires_at = ui.input("At (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
+                    .classes("flex-1 min-w-[12rem]").mark("send-expires-at")
             with ui.row().classes("w-full items-center gap-3"):
-                ui.button("Send", icon="send", on_click=self.send).props("color=primary text-color=black") \
+                ui.button("Send", icon="send", on_click=self.send).props("unelevated color=primary") \
                     .mark("send-run")
-                self.result = ui.label().classes("mono text-sm break-all").props("role=status") \
-                    .mark("send-result")
+                self.result = ui.label().classes("text-technical wrap-anywhere min-w-0 flex-1") \
+                    .props("role=status").mark("send-result")
         self._show_target()
         self._show_template()
         self._show_expiry()
 
     def add_action(self) -> None:
+        if len(self.rows) >= MAX_ACTIONS:
+            return
         with self.actions:
             self.rows.append(ActionRow(len(self.rows), self._remove_action))
         self._show_template()
@@ -135,7 +141,7 @@ class SendForm:
         self._clear_errors()
         request, errors = self._request()
         if request.get("user_id") and "user_id" not in errors and not await self.account_active(request["user_id"]):
-            errors["user_id"] = f"no active account named {request['user_id']!r}"
+            errors["user_id"] = f"There is no active account named {request['user_id']}."
         if not errors:
             try:
                 sent = await self.source.send(**request, durable=True)
@@ -143,16 +149,17 @@ class SendForm:
                 errors[error.field] = error.reason
             except Exception:  # the database is away: the admin must know the notification did not go out
                 log.warning("sending a notification from the admin panel failed", exc_info=True)
-                self.result.set_text("sending failed: the server could not store it; nothing was sent")
-                ui.notify("Sending failed", type="negative")
+                self._failed("Sending failed: the server could not store it; nothing was sent.")
                 return
             else:
                 self.result.set_text(f"sent · id {sent['id']} · to {sent['channel']}")
-                ui.notify(f"Notification sent: {sent['title']}", type="positive")
+                with self.root:
+                    toast(f"Notification sent: {sent['title']}")
+                self._clear_form()
                 return
         for field, reason in errors.items():
-            self._error(field, reason)
-        ui.notify("The notification was not sent: see the marked fields", type="negative")
+            self._error(field, in_words(field, reason))
+        self._failed(_not_sent(len(errors)))
 
     def _request(self) -> tuple[dict[str, Any], dict[str, str]]:
         """The keyword arguments of `send`, and the problems found on the way (field → reason)."""
@@ -173,28 +180,32 @@ class SendForm:
             try:
                 request["data"] = json.loads(text)
             except json.JSONDecodeError as error:
-                errors["data"] = f"not valid JSON: {error.msg} at column {error.colno}"
+                errors["data"] = f"This is not valid JSON: {error.msg.lower()} at column {error.colno}."
         actions = [row.value() for row in self.rows if not row.blank]
         request["actions"] = actions or None  # none given: the template's buttons
         if self.expiry.value == "ttl":
             minutes = self.ttl.value
             request["ttl_seconds"] = minutes * 60 if isinstance(minutes, int | float) else None
             if request["ttl_seconds"] is None:
-                errors["ttl_seconds"] = "enter the number of minutes"
+                errors["ttl_seconds"] = "Enter the number of minutes."
         elif self.expiry.value == "at":
             try:
                 request["expires_at"] = _parse_utc(self.expires_at.value or "")
             except ValueError:
-                errors["expires_at"] = "use YYYY-MM-DD HH:MM (UTC)"
+                errors["expires_at"] = "Write the time as YYYY-MM-DD HH:MM (UTC)."
         checked = field_errors(datetime.now(UTC), **{k: v for k, v in request.items() if k not in errors})
-        return request, {"user_id" if k == "target" else k: v for k, v in (checked | errors).items()}
+        return request, checked | errors
 
     def _error(self, field: str, reason: str) -> None:
         element = self._field(field)
         if element is None:
-            self.actions_error.set_text(f"{field}: {reason}")
+            self.actions_error.set_text(reason)
         else:
             _set_props(element, error=True, **{"error-message": reason})
+
+    def _failed(self, text: str) -> None:
+        self.result.set_text(text)
+        self.result.classes(add="danger-text")
 
     def _field(self, field: str) -> ui.element | None:
         if field.startswith("actions["):
@@ -203,7 +214,8 @@ class SendForm:
             if index.isdigit() and int(index) < len(rows):
                 return rows[int(index)].field(part.lstrip("."))
             return None
-        return {"user_id": self.username, "role": self.role, "notification_type": self.kind,
+        who = self.username if self.target.value == "user" else self.role
+        return {"target": who, "user_id": self.username, "role": self.role, "notification_type": self.kind,
                 "priority": self.priority, "title": self.title, "message": self.message, "data": self.data,
                 "ttl_seconds": self.ttl, "expires_at": self.expires_at}.get(field)
 
@@ -213,6 +225,17 @@ class SendForm:
             element.props(remove="error error-message")
         self.actions_error.set_text("")
         self.result.set_text("")
+        self.result.classes(remove="danger-text")
+
+    def _clear_form(self) -> None:
+        """Ready for the next notification: the words, actions and expiry go; who and what kind stay chosen."""
+        for text in (self.username, self.title, self.message, self.data, self.expires_at):
+            text.set_value("")
+        self.priority.set_value(None)
+        self.ttl.set_value(None)
+        for row in list(self.rows):
+            self._remove_action(row)
+        self.expiry.set_value("none")
 
     def _show_target(self) -> None:
         self.username.set_visibility(self.target.value == "user")
@@ -236,6 +259,7 @@ class SendForm:
         else:
             defaults = ", ".join(label for label, _ in template.actions) or "none"
             self.actions_hint.set_text(f"template buttons: {defaults}")
+        self.add_button.set_enabled(len(self.rows) < MAX_ACTIONS)
 
     def _remove_action(self, row: ActionRow) -> None:
         self.rows.remove(row)
@@ -250,14 +274,17 @@ class ActionRow:
 
     def __init__(self, index: int, on_remove: Callable[[ActionRow], None]) -> None:
         # Two fields a line, so a field's error message fits under it.
-        with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-[1fr_1fr_auto] gap-x-2 gap-y-3") \
+        with ui.element("div").classes("w-full grid grid-cols-[minmax(0,1fr)_auto] "
+                                       "sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_auto] gap-x-2 gap-y-3") \
                 as self.element:
-            self.label = ui.input("Label").props("dense outlined").classes("min-w-0")
-            self.action = ui.input("Action id", placeholder="open_offer").props("dense outlined").classes("min-w-0")
+            self.label = ui.input("Label").props(f"{FIELD} maxlength=40").classes("min-w-0")
+            self.action = ui.input("Action id", placeholder="e.g. open_offer").props(FIELD) \
+                .classes("min-w-0 col-start-1 row-start-2 sm:col-start-auto sm:row-start-auto")
             self.remove = ui.button(icon="close", on_click=lambda: on_remove(self)) \
-                .props('flat round dense aria-label="Remove this action"').classes("self-center")
-            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props("dense outlined") \
-                .classes("min-w-0 sm:col-span-2")
+                .props('flat round dense color=primary aria-label="Remove this action"') \
+                .classes("self-start mt-1 col-start-2 row-start-1 sm:col-start-auto")
+            self.url = ui.input("URL (optional)", placeholder="/ or https://…").props(FIELD) \
+                .classes("min-w-0 col-start-1 sm:col-span-2")
         self.fields = (self.label, self.action, self.url)
         self.renumber(index)
 
@@ -285,20 +312,22 @@ class AlertForm:
     def __init__(self, source: NotificationAdminSource, authorize: Authorize = always) -> None:
         self.source = source
         self.authorize = authorize
-        self.title = ui.input("Title").props("dense outlined").classes("w-full").mark("alert-title")
-        self.message = ui.textarea("Message").props("dense outlined autogrow").classes("w-full") \
-            .mark("alert-message")
-        with ui.row().classes("w-full items-start gap-2"):
-            levels = {level: f"{level} · priority {int(p)}" for level, p in ALERT_LEVELS.items()}
-            self.level = ui.select(levels, value="warning", label="Level").props("dense outlined") \
-                .classes("min-w-[12rem]").mark("alert-level")
-            self.channel = ui.select(CHANNELS, value="system", label="Channel", with_input=True,
-                                     new_value_mode="add-unique").props("dense outlined") \
-                .classes("min-w-[10rem]").mark("alert-channel")
-        with ui.row().classes("w-full items-center gap-3"):
-            ui.button("Send alert", icon="campaign", on_click=self.send).props("color=secondary text-color=black") \
-                .mark("alert-run")
-            self.result = ui.label().classes("mono text-sm break-all").props("role=status").mark("alert-result")
+        with ui.column().classes("w-full gap-3") as self.root:
+            self.title = ui.input("Title").props(f"{FIELD} maxlength=200").classes("w-full").mark("alert-title")
+            self.message = ui.textarea("Message").props(f"{FIELD} autogrow").classes("w-full") \
+                .mark("alert-message")
+            with ui.row().classes("w-full items-start gap-2"):
+                levels = {level: f"{level} · priority {int(p)}" for level, p in ALERT_LEVELS.items()}
+                self.level = ui.select(levels, value="warning", label="Level").props(FIELD) \
+                    .classes("flex-1 min-w-[11rem]").mark("alert-level")
+                self.channel = ui.select(CHANNELS, value="system", label="Channel", with_input=True,
+                                         new_value_mode="add-unique").props(FIELD) \
+                    .classes("flex-1 min-w-[9rem]").mark("alert-channel")
+            with ui.row().classes("w-full items-center gap-3"):
+                ui.button("Send alert", icon="campaign", on_click=self.send).props("unelevated color=secondary") \
+                    .mark("alert-run")
+                self.result = ui.label().classes("text-technical wrap-anywhere min-w-0 flex-1") \
+                    .props("role=status").mark("alert-result")
 
     async def send(self) -> None:
         if not await self.authorize():
@@ -308,6 +337,7 @@ class AlertForm:
         for element in fields.values():
             element.props(remove="error error-message")
         self.result.set_text("")
+        self.result.classes(remove="danger-text")
         errors: dict[str, str] = {}
         for name, element in (("title", self.title), ("message", self.message)):
             try:
@@ -323,11 +353,62 @@ class AlertForm:
             else:
                 self.result.set_text(f"alert sent · id {sent['id']} · priority {sent['priority']} "
                                      f"· #{self.channel.value}")
-                ui.notify(f"Alert sent: {sent['title']}", type="positive")
+                with self.root:
+                    toast(f"Alert sent: {sent['title']}")
+                self.title.set_value("")
+                self.message.set_value("")
                 return
         for name, reason in errors.items():
-            _set_props(fields.get(name, self.title), error=True, **{"error-message": reason})
-        ui.notify("The alert was not sent: see the marked fields", type="negative")
+            words = f"Write the alert's {name}." if reason == "must not be empty" else in_words(name, reason)
+            _set_props(fields.get(name, self.title), error=True, **{"error-message": words})
+        self.result.set_text(_not_sent(len(errors), "alert"))
+        self.result.classes(add="danger-text")
+
+
+WORDS: tuple[tuple[str, str, str], ...] = (
+    # (field, or "" for any; the reason's start; what the form says)
+    ("target", "give exactly one", "Choose who receives it: a user, a role, or everyone."),
+    ("user_id", "must be a username", "Usernames are 1 to 64 characters."),
+    ("priority", "must be an integer", "Use a whole number from 1 (low) to 5 (emergency), or leave it blank."),
+    ("title", "must not be empty", "Write a title, or clear the field to use the template's."),
+    ("message", "must not be empty", "Write a message, or clear the field to use the template's."),
+    ("data", "must be a JSON object", 'Write a JSON object, such as {"amount": 800}.'),
+    ("actions", "action ids must be distinct", "Give each button its own action id."),
+    ("actions", "at most", f"At most {MAX_ACTIONS} buttons."),
+    ("ttl_seconds", "must be more than 0", "Use more than 0 minutes and at most ten years."),
+    ("expires_at", "give expires_at or ttl_seconds", "Choose one kind of expiry."),
+    ("target_channel", "must be 1-64", "Use 1 to 64 letters, digits or _ . : @ -"),
+    (".label", "must not be empty", "Give the button a label."),
+    (".action", "must be 1-", "Use 1 to 64 letters, digits or _ . : - (no spaces)."),
+    (".url", "must start with", "Start with https://, http:// or / (a page of this site)."),
+    (".url", "must be a URL", "Use a web address without spaces, at most 2,000 characters."),
+    ("", "is in the past", "That time has passed: choose a later one."),
+    ("", "is out of range", "Choose a time within the next few thousand years."),
+    ("", "must not contain NUL", "Remove the invisible NUL characters."),
+)
+"""The service's checks speak the API's language (field names, `broadcast=true`); the form speaks the person's."""
+_LONGER = re.compile(r"is (\d+) characters, longer than (\d+)")
+_BYTES = re.compile(r"JSON is (\d+) bytes, over the (\d+)-byte limit")
+
+
+def in_words(field: str, reason: str) -> str:
+    """What a check's `reason` for `field` means, said to the person filling in the form."""
+    if found := _LONGER.search(reason):
+        return f"Too long: {int(found[1]):,} characters, at most {int(found[2]):,}."
+    if found := _BYTES.search(reason):
+        return f"Too much data: {int(found[1]):,} bytes, at most {int(found[2]):,}."
+    for where, start, words in WORDS:
+        if not where:
+            if start in reason:
+                return words
+        elif (field == where or (where.startswith(".") and field.endswith(where))) and reason.startswith(start):
+            return words
+    return reason[:1].upper() + reason[1:]
+
+
+def _not_sent(problems: int, what: str = "notification") -> str:
+    fields = "the marked field" if problems == 1 else f"the {problems} marked fields"
+    return f"The {what} was not sent: see {fields}."
 
 
 def _set_props(element: ui.element, **props: object) -> None:
@@ -343,4 +424,3 @@ def _integer(value: object) -> object:
 def _parse_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from nicegui import ui
 
 from components.common.guard import Authorize, always
+from theme import section_heading, toast
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +29,29 @@ class Cleanup:
         self.source = source
         self.authorize = authorize
         ui.label("Removes expired notifications (live views are told) and prunes read or dismissed history "
-                 "beyond each user's limit. It also runs on a schedule.").classes("text-sm muted")
+                 "beyond each user's limit. It also runs on a schedule.").classes("text-body muted")
         with ui.row().classes("items-center gap-3"):
             self.button = ui.button("Run cleanup now", icon="cleaning_services", on_click=self.run) \
                 .props("outline color=secondary").mark("notifications-cleanup")
-            self.result = ui.label().classes("mono text-sm").props("role=status").mark("cleanup-result")
+            self.result = ui.label().classes("text-technical").props("role=status").mark("cleanup-result")
 
     async def run(self) -> None:
         if not await self.authorize():
             return
         self.button.disable()
+        self.result.classes(remove="danger-text")
         try:
             swept = await self.source.sweep()
         except Exception:  # the database is away: say so instead of failing silently
             log.warning("notification cleanup failed", exc_info=True)
-            self.result.set_text("cleanup failed: the database did not answer; nothing was removed")
-            ui.notify("Notification cleanup failed", type="negative")
+            self.result.set_text("Cleanup failed: the database did not answer; nothing was removed.")
+            self.result.classes(add="danger-text")
             return
         finally:
             self.button.enable()
         text = f"removed {swept['cleaned_count']:,} expired, pruned {swept['pruned_count']:,}"
         self.result.set_text(text)
-        ui.notify(f"Notification cleanup: {text}", type="positive")
+        toast(f"Notification cleanup: {text}")
 
 
 class NotificationStats:
@@ -92,7 +94,7 @@ class NotificationStats:
 
     def _draw(self, stats: dict[str, Any]) -> None:
         receipts = stats.get("receipts", {})
-        with ui.row().classes("w-full gap-3"):
+        with ui.element("div").classes("w-full grid gap-3 grid-cols-2 sm:grid-cols-3 lg:grid-cols-6"):
             for key, label, value in (
                     ("total", "notifications", stats["total_notifications"]),
                     ("users", "users addressed", stats["total_users"]),
@@ -100,33 +102,37 @@ class NotificationStats:
                     ("expired", "expired, not swept", stats.get("expired_pending", 0)),
                     ("read", "read receipts", receipts.get("read", 0)),
                     ("dismissed", "dismissed", receipts.get("dismissed", 0))):
-                with ui.column().classes("gap-0 min-w-[7rem]").mark(f"stat-{key}"):
-                    ui.label(f"{value:,}").classes("neon-title text-2xl mono")
-                    ui.label(label).classes("text-xs muted")
+                with ui.column().classes("gap-0 min-w-0").mark(f"stat-{key}"):
+                    ui.label(f"{value:,}").classes("neon-title text-title mono")
+                    ui.label(label).classes("text-caption muted")
         with ui.element("div").classes("w-full grid gap-4 grid-cols-1 sm:grid-cols-2 lg:grid-cols-4"):
             _counts("By type", stats.get("by_type", {}), "type")
             _counts("By priority", {f"{k} · {PRIORITIES.get(int(k), k)}": v
                                     for k, v in sorted(stats.get("by_priority", {}).items())}, "priority")
             _counts("By user (top 20)", stats.get("by_user", {}), "user")
             _counts("By target", stats.get("by_target", {}), "target")
-        ui.label("Most recent").classes("text-sm")
+        section_heading("Most recent", 3)
         with ui.column().classes("w-full gap-1").mark("stats-recent"):
             if not stats.get("recent"):
-                ui.label("Nothing sent yet.").classes("muted text-sm")
+                ui.label("Nothing sent yet.").classes("muted text-body")
             for item in stats.get("recent", []):
-                with ui.row().classes(f"w-full items-baseline gap-2 no-wrap priority-{item['priority']}"):
-                    ui.label(str(item["created_at"])[11:19]).classes("mono text-xs muted shrink-0")
-                    ui.label(PRIORITIES.get(item["priority"], "?")).classes("priority-chip shrink-0")
-                    ui.label(item["title"]).classes("text-sm truncate min-w-0")
-                    ui.label(item["channel"] or "").classes("mono text-xs muted ml-auto shrink-0")
+                # Titles are anyone's words: they wrap (never widen the page) and show whole.
+                with ui.element("div").classes(f"w-full grid gap-x-2 items-baseline priority-{item['priority']} "
+                                               "grid-cols-[auto_auto_minmax(0,1fr)] sm:grid-cols-"
+                                               "[auto_auto_minmax(0,1fr)_minmax(0,12rem)] list-row"):
+                    ui.label(str(item["created_at"])[11:19]).classes("text-technical muted")
+                    ui.label(PRIORITIES.get(item["priority"], "?")).classes("priority-chip")
+                    ui.label(item["title"]).classes("text-body wrap-anywhere")
+                    ui.label(item["channel"] or "").classes("text-technical muted wrap-anywhere col-start-3 "
+                                                            "sm:col-start-auto sm:text-right")
 
 
 def _counts(title: str, counts: dict[str, int], key: str) -> None:
     with ui.column().classes("gap-0 min-w-0").mark(f"stats-by-{key}"):
-        ui.label(title).classes("text-sm")
+        section_heading(title, 3)
         if not counts:
             ui.label("—").classes("muted")
         for name, count in counts.items():
-            with ui.row().classes("w-full gap-2 no-wrap"):
-                ui.label(str(name)).classes("mono text-xs truncate min-w-0")
-                ui.label(f"{count:,}").classes("mono text-xs ml-auto")
+            with ui.row().classes("w-full gap-2 no-wrap items-baseline"):
+                ui.label(str(name)).classes("text-technical wrap-anywhere min-w-0")
+                ui.label(f"{count:,}").classes("text-technical ml-auto")

@@ -128,15 +128,17 @@ class WebSocketHub:
         """Event-bus handler ('*'): every event goes out as type `event` on its channel, once."""
         await self.deliver(channel_for(event.type), "event", event.to_dict())
 
-    async def serve(self, socket: Socket, token: str | None, connection_type: str | None) -> None:
-        """Run one accepted connection until it ends: admit or refuse, then answer its frames."""
+    async def serve(self, socket: Socket, token: str | None, connection_type: str | None,
+                    principal: Principal | None = None) -> None:
+        """Run one accepted connection until it ends: admit or refuse, then answer its frames. `principal` is a
+        caller the web layer already recognised (a signed-in browser's session) when there is no token."""
         if not self._running or len(self._connections) + self._admitting >= self.config.max_connections:
             self.counters["refused_capacity"] += 1
             await socket.close(TRY_AGAIN_LATER, "server is at its connection limit; retry later")
             return
         self._admitting += 1
         try:
-            admitted = await self._admit(token, connection_type or ConnectionType.DASHBOARD.value)
+            admitted = await self._admit(token, connection_type or ConnectionType.DASHBOARD.value, principal)
         finally:
             self._admitting -= 1
         token = None  # this frame lives as long as the connection: keep no more in it than needed
@@ -251,14 +253,18 @@ class WebSocketHub:
             status = "degraded: deliveries were lost in the last 30 s; clients were told to reload"
         return {"status": status, "connections": len(self._connections), "history": history, "delivery": delivery}
 
-    async def _admit(self, token: str | None, connection_type: str) -> tuple[Principal, ConnectionType] | str:
+    async def _admit(self, token: str | None, connection_type: str,
+                     known: Principal | None = None) -> tuple[Principal, ConnectionType] | str:
         """The caller and the connection type, or why the connection is refused."""
         try:
             kind = ConnectionType(connection_type)
         except ValueError:
             return f"unknown connection_type {connection_type[:32]!r}; use {', '.join(t.value for t in ConnectionType)}"
+        if known is not None and not token:
+            refusal = connection_refusal(kind, known.role)
+            return refusal if refusal is not None else (known, kind)
         if not token:
-            return "missing token: connect with ?token=<access_token from /api/v1/auth/token>"
+            return "missing token: connect with ?token=<access_token from /api/v1/auth/token>, or from a signed-in page"
         principal = await self._authenticate(token)
         if principal is None:
             return "invalid or expired token"

@@ -174,11 +174,13 @@ class MetricsService:
     async def get_dashboard_metrics(self) -> dict[str, Any]:
         """The 7 key metrics (original order), the host figures, and a summary with the derived system health."""
         connections = self.metrics["websocket_connections"].get_latest_value() or 0
+        views = self.metrics["user_sessions_active"].get_latest_value() or 0
         return {
             "timestamp": iso(self._clock()),
             "key_metrics": [c for name in DASHBOARD_KEYS if (c := self.card(name)) is not None],
             "system": [c for name in SYSTEM_KEYS if (c := self.card(name)) is not None],
             "summary": {"total_metrics": len(self.metrics), "active_connections": int(connections),
+                        "browser_views": int(views),
                         "system_health": self.system_health, "active_alerts": len(self.alerts.firing())},
         }
 

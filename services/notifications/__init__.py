@@ -12,12 +12,13 @@ from services.notifications.templates import (
     NotificationType,
     render_template,
 )
-from services.notifications.types import Notification, NotificationError
+from services.notifications.types import ActionTaken, Notification, NotificationError
 
 __all__ = [
     "ALERT_LEVELS",
     "MAX_ACTIONS",
     "TEMPLATES",
+    "ActionTaken",
     "Notification",
     "NotificationError",
     "NotificationPriority",

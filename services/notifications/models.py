@@ -59,3 +59,6 @@ class NotificationReceipt(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=64)
     read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     dismissed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    action: str | None = Field(default=None, max_length=64)
+    """The one action the recipient took (a choice such as Approve / Decline is made once)."""
+    acted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -19,7 +19,13 @@ from services.notifications.rules import RULES, Rule, register_rules
 from services.notifications.stats import collect
 from services.notifications.store import Expired, NotificationStore, Reader
 from services.notifications.templates import ALERT_LEVELS, NotificationPriority, NotificationType
-from services.notifications.types import Notification, NotificationError, is_notification_id, parse_since
+from services.notifications.types import (
+    ActionTaken,
+    Notification,
+    NotificationError,
+    is_notification_id,
+    parse_since,
+)
 from services.users import UserStore
 
 __all__ = ["NotificationError", "NotificationPriority", "NotificationService", "NotificationType"]
@@ -126,15 +132,26 @@ class NotificationService:
             "notifications"]
 
     async def get_inbox(self, user_id: str, *, role: str | None = None, limit: int = 50, unread_only: bool = False,
-                        since: str | datetime | None = None) -> dict[str, Any]:
-        """`{notifications, unread_count, total_count}`; `since` is a notification id or a time (exclusive)."""
+                        since: str | datetime | None = None, before: str | None = None,
+                        types: Sequence[str] = (), min_priority: int | None = None,
+                        text: str | None = None) -> dict[str, Any]:
+        """`{notifications, unread_count, total_count, has_more}`, newest first.
+
+        `since` is a notification id or a time (exclusive) to catch up after a reconnect; `before` a notification
+        id to page back from; `types`, `min_priority` and `text` (in title or message) filter. `has_more` says
+        whether older ones match too."""
         after_id, after_time = parse_since(since)
+        if before is not None and not is_notification_id(before):
+            raise NotificationError("before", "must be a notification id")
+        limit = max(0, min(limit, MAX_LIMIT))
         await self._writer.flush()
         reader = await self._reader(user_id, role)
         found, unread, total = await asyncio.to_thread(
-            self._store.page, reader, self._now(), limit=max(0, min(limit, MAX_LIMIT)), unread_only=unread_only,
-            after_id=after_id, after_time=after_time)
-        return {"notifications": [n.to_dict() for n in found], "unread_count": unread, "total_count": total}
+            self._store.page, reader, self._now(), limit=limit + 1, unread_only=unread_only, after_id=after_id,
+            after_time=after_time, before_id=before, types=tuple(types), min_priority=min_priority,
+            text=text or None)
+        return {"notifications": [n.to_dict() for n in found[:limit]], "unread_count": unread,
+                "total_count": total, "has_more": len(found) > limit}
 
     async def unread_count(self, user_id: str, *, role: str | None = None) -> int:
         await self._writer.flush()
@@ -164,15 +181,26 @@ class NotificationService:
 
     async def perform_action(self, notification_id: str, user_id: str, action: str, *,
                              role: str | None = None) -> dict[str, str] | None:
-        """Publish `user.action` for one of the notification's buttons and mark it read; the action, or None."""
+        """Take one of the notification's actions, once: record it (and read it), tell the user's other devices,
+        publish `user.action`. The action, None when there is no such notification or action, and ActionTaken
+        when an action was taken before (the choice of an Approve / Decline pair is made once)."""
         notification = await self.get_notification(notification_id, user_id, role=role)
         chosen = next((a for a in (notification or {}).get("actions", ()) if a["action"] == action), None)
         if notification is None or chosen is None:
             return None
+        reader = await self._reader(user_id, role)
+        found, before, unread = await asyncio.to_thread(self._store.take_action, notification_id, reader,
+                                                        self._now(), action)
+        if not found:
+            return None
+        if before is not None:
+            raise ActionTaken(before)
+        await self._push(user_channel(user_id), "notification_acted", {
+            "notification_id": notification_id, "notification_ids": [notification_id], "action": action,
+            "unread_count": unread})
         await self._publish(EventType.USER_ACTION, {"user_id": user_id, "action": action,
                                                      "notification_id": notification_id},
                             correlation_id=notification["correlation_id"], user_id=user_id)
-        await self.mark_notification_read(notification_id, user_id, role=role)
         return chosen
 
     async def get_notification(self, notification_id: str, user_id: str, *,

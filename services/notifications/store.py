@@ -118,8 +118,13 @@ class NotificationStore:
             cursor.close()
 
     def inbox(self, reader: Reader, now: datetime, *, limit: int, unread_only: bool = False,
-              after_id: str | None = None, after_time: datetime | None = None) -> list[Notification]:
-        """Visible, unexpired, undismissed notifications, newest first; `limit` applies after the filters."""
+              after_id: str | None = None, after_time: datetime | None = None, before_id: str | None = None,
+              types: Sequence[str] = (), min_priority: int | None = None,
+              text: str | None = None) -> list[Notification]:
+        """Visible, unexpired, undismissed notifications, newest first; `limit` applies after the filters.
+
+        `before_id` pages back (ids are time-ordered); `types`, `min_priority` and `text` (in title or message,
+        case-insensitive) narrow it down."""
         where = [reader.sees(), unexpired(now), R.c.dismissed_at.is_(None)]
         if unread_only:
             where.append(R.c.read_at.is_(None))
@@ -127,8 +132,17 @@ class NotificationStore:
             where.append(N.c.id > after_id)
         if after_time is not None:
             where.append(N.c.created_at > after_time)
-        statement = (select(N, R.c.read_at, R.c.dismissed_at).select_from(reader.receipts()).where(*where)
-                     .order_by(N.c.id.desc()).limit(max(0, limit)))
+        if before_id is not None:
+            where.append(N.c.id < before_id)
+        if types:
+            where.append(N.c.type.in_(list(types)))
+        if min_priority is not None:
+            where.append(N.c.priority >= min_priority)
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(or_(N.c.title.ilike(pattern, escape="\\"), N.c.message.ilike(pattern, escape="\\")))
+        statement = (select(N, R.c.read_at, R.c.dismissed_at, R.c.action).select_from(reader.receipts())
+                     .where(*where).order_by(N.c.id.desc()).limit(max(0, limit)))
         with self._connect() as connection:
             return [Notification.from_row(row) for row in connection.execute(statement)]
 
@@ -138,7 +152,7 @@ class NotificationStore:
 
     def get(self, notification_id: str, reader: Reader, now: datetime) -> Notification | None:
         """One unexpired notification the reader may see, with their receipt (dismissed ones included)."""
-        statement = (select(N, R.c.read_at, R.c.dismissed_at).select_from(reader.receipts())
+        statement = (select(N, R.c.read_at, R.c.dismissed_at, R.c.action).select_from(reader.receipts())
                      .where(N.c.id == notification_id, reader.sees(), unexpired(now)))
         with self._connect() as connection:
             row = connection.execute(statement).first()
@@ -167,6 +181,34 @@ class NotificationStore:
                 connection.execute(update(R).where(R.c.notification_id == notification_id,
                                                    R.c.user_id == reader.user_id).values({column: now}))
             return True, changed, _counts(connection, reader, now)[0]
+
+    @_retry_on_conflict()
+    def take_action(self, notification_id: str, reader: Reader, now: datetime,
+                    action: str) -> tuple[bool, str | None, int]:
+        """Record the reader's one action (and read it): (found, the action taken before if any, unread after).
+        A second action, the same or another, changes nothing and answers the first."""
+        with self._begin() as connection:
+            found = connection.execute(
+                select(R.c.action, R.c.dismissed_at, R.c.user_id).select_from(reader.receipts())
+                .where(N.c.id == notification_id, reader.sees(), unexpired(now))
+            ).first()
+            if found is None or found.dismissed_at is not None:
+                return False, None, _counts(connection, reader, now)[0]
+            if found.action is not None:
+                return True, str(found.action), _counts(connection, reader, now)[0]
+            if found.user_id is None:
+                connection.execute(insert(R).values(notification_id=notification_id, user_id=reader.user_id,
+                                                    read_at=now, action=action, acted_at=now))
+            else:
+                taken = connection.execute(
+                    update(R).where(R.c.notification_id == notification_id, R.c.user_id == reader.user_id,
+                                    R.c.action.is_(None))
+                    .values(action=action, acted_at=now, read_at=func.coalesce(R.c.read_at, now)))
+                if not taken.rowcount:  # another device answered between our look and our write
+                    first = connection.scalar(select(R.c.action).where(R.c.notification_id == notification_id,
+                                                                       R.c.user_id == reader.user_id))
+                    return True, str(first), _counts(connection, reader, now)[0]
+            return True, None, _counts(connection, reader, now)[0]
 
     @_retry_on_conflict()
     def read_all(self, reader: Reader, now: datetime) -> list[str]:

@@ -27,6 +27,14 @@ class NotificationError(ValueError):
         self.reason = reason
 
 
+class ActionTaken(Exception):
+    """The recipient already took an action on this notification (a choice is made once)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"already answered with {action!r}")
+        self.action = action
+
+
 @dataclass(slots=True)
 class Notification:
     """One notification as one recipient sees it (`read_at` / `dismissed_at` are that recipient's)."""
@@ -47,6 +55,7 @@ class Notification:
     expires_at: datetime | None = None
     read_at: datetime | None = None
     dismissed_at: datetime | None = None
+    action_taken: str | None = None
     data_json: str = field(default="", repr=False)
 
     @property
@@ -77,6 +86,7 @@ class Notification:
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "read_at": self.read_at.isoformat() if self.read_at else None,
             "dismissed_at": self.dismissed_at.isoformat() if self.dismissed_at else None,
+            "action_taken": self.action_taken,
         }
 
     def to_row(self) -> dict[str, Any]:
@@ -102,12 +112,12 @@ class Notification:
     def from_row(cls, row: Any) -> Notification:
         """From a Core row of the notifications table, optionally joined with the reader's receipt."""
         mapping = row._mapping
-        read_at, dismissed_at = mapping.get("read_at"), mapping.get("dismissed_at")
+        read_at, dismissed_at, taken = mapping.get("read_at"), mapping.get("dismissed_at"), mapping.get("action")
         return cls(
             row.id, row.type, row.priority, row.title, row.message, orjson.loads(row.data), orjson.loads(row.actions),
             row.user_id, row.role, bool(row.broadcast), row.channel, row.correlation_id, as_utc(row.created_at),
             as_utc(row.expires_at) if row.expires_at else None,
-            as_utc(read_at) if read_at else None, as_utc(dismissed_at) if dismissed_at else None,
+            as_utc(read_at) if read_at else None, as_utc(dismissed_at) if dismissed_at else None, taken,
         )
 
 

@@ -25,4 +25,4 @@ async def test_health_is_degraded_and_events_still_reach_the_page(user: User, cl
     published = await client.post("/api/v1/realtime/events/publish", headers=admin_headers,
                                   json={"event_type": "mesh.node.connected", "data": {"node_id": "lonely"}})
     assert published.status_code == 201
-    await user.should_see("node_id=lonely", retries=100)
+    await user.should_see("Node lonely connected", retries=100)

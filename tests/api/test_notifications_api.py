@@ -77,9 +77,9 @@ async def test_read_dismiss_read_all_and_actions(client: httpx.AsyncClient, admi
     ids = [(await send(client, admin_headers, user_id="alice", notification_type="resource_distribution",
                        data={"amount": n})).json()["id"] for n in range(4)]
     read = await client.post(f"{BASE}/{ids[0]}/read", headers=user_headers)
-    assert read.json() == {"notification_id": ids[0], "read": True, "unread_count": 3}
+    assert read.json().items() >= {"notification_id": ids[0], "read": True, "unread_count": 3}.items()
     dismissed = await client.delete(f"{BASE}/{ids[1]}", headers=user_headers)
-    assert dismissed.json() == {"notification_id": ids[1], "dismissed": True, "unread_count": 2}
+    assert dismissed.json().items() >= {"notification_id": ids[1], "dismissed": True, "unread_count": 2}.items()
     acted = await client.post(f"{BASE}/{ids[2]}/actions/acknowledge", headers=user_headers)
     assert acted.status_code == 200
     assert acted.json()["action"] == {"label": "Thank You", "action": "acknowledge"}
@@ -198,7 +198,7 @@ async def test_stats_and_cleanup(client: httpx.AsyncClient, admin_headers: dict[
     while datetime.now(UTC) <= expired_at:  # the one real wait in this suite: 50 ms of wall clock
         await client.get("/api/v1/ping")
     cleaned = (await client.post(f"{BASE}/cleanup", headers=admin_headers)).json()
-    assert cleaned == {"cleaned_count": 1, "pruned_count": 0}
+    assert cleaned.items() >= {"cleaned_count": 1, "pruned_count": 0}.items()
     assert [n["message"] for n in (await inbox(client, user_headers))["notifications"]] == ["stays"]
 
 

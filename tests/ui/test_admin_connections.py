@@ -6,7 +6,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 
-from components.admin.connections import role_text
+from components.admin.connections import duration, role_text
 from tests.app_fixtures import log_in, open_admin_tab
 
 
@@ -24,7 +24,7 @@ async def test_connections_tab_shows_live_figures(user: User, client: httpx.Asyn
                                                   admin_headers: dict[str, str]) -> None:
     await log_in(user)
     await open_admin_tab(user, "connections")
-    await user.should_see("No WebSocket clients are connected.")
+    await user.should_see("No program is connected to the WebSocket API right now.")
     await user.should_see("Single process: it runs every scheduled job.")  # no Redis: nobody to share with
     before = figure(user, "events_published")
     for n in range(3):
@@ -47,3 +47,31 @@ async def test_connections_tab_shows_live_figures(user: User, client: httpx.Asyn
 ])
 def test_the_process_role_in_words(described: dict[str, str], shown: str) -> None:
     assert shown in role_text(described)
+
+
+async def test_the_admins_own_browser_view_is_listed(user: User) -> None:
+    """The admin watching the tab is a browser view: counted and listed apart from the raw WebSocket clients."""
+    await log_in(user)
+    await open_admin_tab(user, "connections", "views-table")
+    await user.should_see("Pages open in a browser")
+    await user.should_see("Programs connected to the WebSocket API")
+    rows = []
+    for _ in range(50):
+        rows = next(iter(user.find(marker="views-table").elements)).rows
+        if any(r["user"] == "admin" and r["page"] == "/admin" for r in rows):
+            break
+        await asyncio.sleep(0.1)
+    mine = next(r for r in rows if r["user"] == "admin" and r["page"] == "/admin")
+    assert mine["open_for"].endswith(" s")  # opened a moment ago
+    count = str(next(iter(user.find(marker="view-count").elements)).text)
+    assert count == f"{len(rows)} browser view{'s' if len(rows) > 1 else ''}"
+    await user.should_not_see(marker="no-views")
+    assert figure(user, "total_connections") == 0  # the hub counts raw WebSocket clients only
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (0, "0 s"), (59, "59 s"), (60, "1 min"), (3599, "59 min"), (3600, "1 h 00 min"), (7500, "2 h 05 min"),
+    (90000, "1 d 1 h"),
+])
+def test_how_long_a_view_has_been_open_in_words(seconds: float, said: str) -> None:
+    assert duration(seconds) == said

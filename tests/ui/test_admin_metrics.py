@@ -1,6 +1,7 @@
 """/admin Metrics tab: the explorer follows recorded values, custom metrics, alert rules that fire, and cleanup."""
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ from app.db import create_db_engine
 from services.metrics import MetricStore
 from services.metrics.types import MinutePoint
 from tests.app_fixtures import log_in, open_admin_tab
-from tests.ui.test_metric_cards import shown
 
 METRICS = "/api/v1/metrics"
 
@@ -39,6 +39,23 @@ def choose(user: User, marker: str, label: str) -> None:
 
 def element(user: User, marker: str) -> Any:
     return next(iter(user.find(marker=marker).elements))
+
+
+async def shown(user: User, marker: str, accept: Callable[[str], bool], attempts: int = 100) -> str:
+    """The text of the element marked `marker`, once `accept` likes it (within about 5 seconds)."""
+    text = ""
+    for _ in range(attempts):
+        elements = user.find(marker=marker).elements
+        text = str(getattr(next(iter(elements)), "text", "")) if elements else ""
+        if accept(text):
+            return text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{marker} shows {text!r}")
+
+
+async def queue_rules(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    rules = (await client.get(f"{METRICS}/alert-rules", headers=headers)).json()["rules"]
+    return [r for r in rules if r["metric_name"] == "queue_depth"]
 
 
 async def create_queue_metric(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -101,7 +118,7 @@ async def test_custom_metric_form_explains_errors_and_lists_the_new_metric(user:
     await open_metrics_tab(user)
     user.find(marker="metric-name").type("9lives")
     user.find(marker="metric-create").click()
-    await user.should_see("name must be letters, digits and underscores")
+    await user.should_see("Use letters, digits and underscores, not a digit first")
     assert "error" in element(user, "metric-name").props
 
     user.find(marker="metric-name").clear().type("housing_units_built")
@@ -121,8 +138,8 @@ async def test_custom_metric_form_explains_errors_and_lists_the_new_metric(user:
 
     user.find(marker="metric-name").type("housing_units_built")
     user.find(marker="metric-create").click()
-    await user.should_see("metric housing_units_built already exists")
-    assert "already exists" in element(user, "metric-name").props["error-message"]
+    await user.should_see("There is already a metric named housing_units_built.")
+    assert "There is already" in element(user, "metric-name").props["error-message"]
 
 
 async def test_alert_rule_is_created_fires_live_and_is_deleted(user: User, client: httpx.AsyncClient,
@@ -131,14 +148,10 @@ async def test_alert_rule_is_created_fires_live_and_is_deleted(user: User, clien
     await open_metrics_tab(user)
     choose(user, "rule-metric", "queue_depth")
     user.find(marker="rule-create").click()
-    await user.should_see("threshold must be a number")
+    await user.should_see("Enter the value that sets the alert off.")
+    assert "error" in element(user, "rule-threshold").props
 
     user.find(marker="rule-threshold").type("100")
-    user.find(marker="rule-for").clear().type("-5")
-    user.find(marker="rule-create").click()
-    await user.should_see("for_seconds must be a finite number >= 0")
-    assert "error" in element(user, "rule-for").props
-
     user.find(marker="rule-for").clear().type("0")
     choose(user, "rule-severity", "critical")
     user.find(marker="rule-create").click()
@@ -157,7 +170,8 @@ async def test_alert_rule_is_created_fires_live_and_is_deleted(user: User, clien
     user.find(marker=f"rule-delete-{rule['id']}").click()
     await user.should_see(marker="rule-confirm")
     await user.should_see("It is firing now: deleting it announces it as resolved.")
-    user.find(marker="rule-confirm-delete").click()
+    user.find(marker="rule-confirm-ok").click()
+    await user.should_see("Rule deleted")
     await user.should_not_see(marker=f"rule-{rule['id']}")
     remaining = (await client.get(f"{METRICS}/alert-rules", headers=admin_headers)).json()["rules"]
     assert rule["id"] not in {r["id"] for r in remaining}
@@ -178,3 +192,65 @@ async def test_cleanup_reports_how_many_points_it_removed(user: User, app_env: P
     user.find(marker="metrics-prune").click()
     await user.should_see("removed 0 stored points older than 30 days")
 
+
+async def test_a_negative_for_is_marked_in_plain_words_and_nothing_is_created(
+        user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await create_queue_metric(client, admin_headers)
+    await open_metrics_tab(user)
+    choose(user, "rule-metric", "queue_depth")
+    user.find(marker="rule-threshold").type("100")
+    user.find(marker="rule-for").clear().type("-5")
+    user.find(marker="rule-create").click()
+    await user.should_see("Can't be negative: 0 fires at once.")
+    assert element(user, "rule-for").props["error"] is True
+    assert element(user, "rule-for").value == -5  # not silently snapped to 0
+    assert "error" not in element(user, "rule-threshold").props
+    assert not [m for m in user.notify.messages if "negative" in str(m)]  # once, beside the field
+    assert not await queue_rules(client, admin_headers)
+
+    user.find(marker="rule-for").clear().type("0")
+    user.find(marker="rule-for").trigger("keydown.enter")  # Enter in a number field adds the rule
+    await user.should_see("Rule added: queue_depth > 100 (warning)")
+    assert "error" not in element(user, "rule-for").props
+
+
+async def test_deleting_a_firing_rule_shows_its_toast(user: User, client: httpx.AsyncClient,
+                                                      admin_headers: dict[str, str]) -> None:
+    """The confirmation dialog outlives the row it was opened from, which the push redraws while it is open."""
+    await create_queue_metric(client, admin_headers)
+    created = await client.post(f"{METRICS}/alert-rules", headers=admin_headers,
+                                json={"metric_name": "queue_depth", "threshold": 10, "severity": "critical"})
+    assert created.status_code == 201, created.text
+    rule_id = created.json()["id"]
+    await record(client, admin_headers, "queue_depth", 50)
+    await open_metrics_tab(user)
+    await shown(user, f"rule-state-{rule_id}", lambda t: t.startswith("firing since"))
+    user.find(marker=f"rule-delete-{rule_id}").click()
+    await user.should_see(marker="rule-confirm")
+    await asyncio.sleep(0.5)  # a few pushes redraw the rule states while the dialog is open
+    user.find(marker="rule-confirm-ok").click()
+    await user.should_see("Rule deleted")
+    await user.should_not_see(marker=f"rule-{rule_id}")
+    await user.should_not_see(marker="rule-confirm")
+    assert not await queue_rules(client, admin_headers)
+
+
+async def test_a_custom_metric_error_shows_once_beside_its_field(user: User) -> None:
+    await open_metrics_tab(user)
+    name = element(user, "metric-name")
+    assert name.props.get("stack-label") is True  # the label sits above the example, not on it
+    assert element(user, "metric-unit").props.get("stack-label") is True
+    user.find(marker="metric-name").type("9lives")
+    user.find(marker="metric-create").click()
+    await user.should_see("Use letters, digits and underscores, not a digit first")
+    assert name.props["error"] is True
+    assert element(user, "metric-result").text == ""  # not on the result line
+    assert not [m for m in user.notify.messages if "letters" in str(m)]  # and not in a toast
+
+
+def test_alert_severities_have_the_inbox_colours() -> None:
+    from components.metrics.alert_rules import SEVERITY_COLORS
+    from theme.tokens import LEVEL_COLORS
+
+    assert {s: LEVEL_COLORS[s] for s in ("info", "warning", "error", "critical")} == SEVERITY_COLORS
+    assert SEVERITY_COLORS["critical"] == LEVEL_COLORS["emergency"]

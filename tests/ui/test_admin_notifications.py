@@ -46,7 +46,7 @@ def choose(user: User, marker: str, label: str) -> None:
 
 def error_of(user: User, marker: str) -> str | None:
     props = element(user, marker).props
-    return str(props["error-message"]) if "error" in props else None
+    return str(props["error-message"]) if props.get("error") else None
 
 
 async def field_error(user: User, marker: str, want: str) -> None:
@@ -55,6 +55,17 @@ async def field_error(user: User, marker: str, want: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{marker} says {error_of(user, marker)!r}, expected {want!r}")
+
+
+async def bell_lists(user: User, title: str, *, listed: bool = True) -> None:
+    """Wait until the header bell's latest titles include `title` (or no longer do)."""
+    titles: list[str] = []
+    for _ in range(PATIENCE):
+        titles = [str(t) for t in element(user, "notification-bell")._displayed_contents(only_visible=False)]
+        if (title in titles) is listed:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the bell lists {titles!r}")
 
 
 async def result(user: User, marker: str, prefix: str) -> str:
@@ -96,6 +107,10 @@ async def test_admin_sends_to_a_user_and_the_user_finds_it_in_their_inbox(
     user.find(marker="send-run").click()
     text = await result(user, "send-result", "sent · id ")
     await user.should_see("Notification sent: Pool update")
+    for marker in ("send-user", "send-title", "send-message"):  # ready for the next one
+        assert element(user, marker).value == ""
+    assert element(user, "send-expiry").value == "none"
+    await user.should_not_see(marker="send-action-0-label")
 
     inbox = (await client.get(INBOX, headers=user_headers)).json()
     [got] = inbox["notifications"]
@@ -109,7 +124,9 @@ async def test_admin_sends_to_a_user_and_the_user_finds_it_in_their_inbox(
     user.find(marker="logout").click()
     await log_in(user, "alice", USER_PASSWORD)
     await user.should_see("The housing pool opens at noon")
-    await user.should_see(marker=f"action-{got['id']}-view_pool")
+    [inbox_view] = user.find(marker="inbox").elements
+    [shown] = [n for n in inbox_view.props["items"] if n["id"] == got["id"]]
+    assert shown["actions"] == [{"label": "See pool", "action": "view_pool", "url": "/"}]
 
 
 async def test_template_defaults_are_used_for_blank_fields_and_shown_as_placeholders(
@@ -133,32 +150,38 @@ async def test_every_bad_field_is_explained_beside_it_and_nothing_is_sent(
     user.find(marker="send-user").type("nobody")
     user.find(marker="send-priority").type("7")
     user.find(marker="send-title").type("   ")
-    for n in range(4):
+    for n in range(3):
         user.find(marker="send-add-action").click()
         user.find(marker=f"send-action-{n}-label").type(f"Button {n}")
-        user.find(marker=f"send-action-{n}-id").type(f"b{n}")
+        user.find(marker=f"send-action-{n}-id").type(f"b{n}" if n else "b1")
+    assert not element(user, "send-add-action").enabled  # three is the most a notification may carry
+    user.find(marker="send-add-action").click()
+    await user.should_not_see(marker="send-action-3-label")
     pick(user, "send-expiry", "at")
     user.find(marker="send-expires-at").type("2020-01-31 18:00")
     user.find(marker="send-run").click()
-    await user.should_see("The notification was not sent: see the marked fields")
-    assert error_of(user, "send-user") == "no active account named 'nobody'"
-    assert error_of(user, "send-priority") == "must be an integer from 1 (low) to 5 (emergency), got 7"
-    assert error_of(user, "send-title") == "must not be empty"
-    assert element(user, "send-actions-error").text == "actions: at most 3 actions, got 4"
-    assert error_of(user, "send-expires-at") == "2020-01-31T18:00:00+00:00 is in the past"
+    await result(user, "send-result", "The notification was not sent: see the 5 marked fields.")
+    assert error_of(user, "send-user") == "There is no active account named nobody."
+    assert error_of(user, "send-priority") == "Use a whole number from 1 (low) to 5 (emergency), or leave it blank."
+    assert error_of(user, "send-title") == "Write a title, or clear the field to use the template's."
+    assert element(user, "send-actions-error").text == "Give each button its own action id."
+    assert error_of(user, "send-expires-at") == "That time has passed: choose a later one."
+    assert not [m for m in user.notify.messages if "not sent" in m]  # said once, on the form, not in a toast
 
     user.find(marker="send-user").clear().type("admin")
     user.find(marker="send-priority").clear()
     user.find(marker="send-title").clear().type("x" * 201)
-    user.find(marker="send-action-3-remove").click()
+    user.find(marker="send-action-2-remove").click()
+    assert element(user, "send-add-action").enabled
+    user.find(marker="send-action-0-id").clear().type("b0")
     user.find(marker="send-action-1-id").clear().type("bad id!")
     user.find(marker="send-expires-at").clear().type("tomorrow")
     user.find(marker="send-run").click()
-    await field_error(user, "send-title", "is 201 characters, longer than 200")
+    await field_error(user, "send-title", "Too long: 201 characters, at most 200.")
     assert error_of(user, "send-user") is None and error_of(user, "send-priority") is None
-    assert error_of(user, "send-action-1-id") == "must be 1-64 letters, digits or _ . : -"
+    assert error_of(user, "send-action-1-id") == "Use 1 to 64 letters, digits or _ . : - (no spaces)."
     assert element(user, "send-actions-error").text == ""
-    assert error_of(user, "send-expires-at") == "use YYYY-MM-DD HH:MM (UTC)"
+    assert error_of(user, "send-expires-at") == "Write the time as YYYY-MM-DD HH:MM (UTC)."
 
     stats = (await client.get(f"{INBOX}/stats", headers=admin_headers)).json()
     assert stats["total_notifications"] == 0
@@ -168,9 +191,9 @@ async def test_system_alert_reaches_the_admins_and_rings_the_bell(user: User, cl
                                                                   admin_headers: dict[str, str]) -> None:
     await open_tab(user)
     user.find(marker="alert-run").click()
-    await user.should_see("The alert was not sent: see the marked fields")
-    assert error_of(user, "alert-title") == "must not be empty"
-    assert error_of(user, "alert-message") == "must not be empty"
+    await user.should_see("The alert was not sent: see the 2 marked fields.")
+    assert error_of(user, "alert-title") == "Write the alert's title."
+    assert error_of(user, "alert-message") == "Write the alert's message."
 
     user.find(marker="alert-title").type("Disk almost full")
     user.find(marker="alert-message").type("93% of the data disk is used")
@@ -182,8 +205,8 @@ async def test_system_alert_reaches_the_admins_and_rings_the_bell(user: User, cl
     assert text == f"alert sent · id {got['id']} · priority 4 · #system"
     assert (got["title"], got["message"], got["type"], got["role"]) == (
         "Disk almost full", "93% of the data disk is used", "system_alert", "admin")
-    await user.should_see(marker="bell-badge")
-    assert element(user, "notification-bell").props["aria-label"] == "1 unread notification"
+    await bell_lists(user, "Disk almost full")  # its count is drawn by the browser
+    assert (await client.get(INBOX, headers=admin_headers)).json()["unread_count"] == 1
 
 
 async def test_statistics_follow_sends_without_a_reload(user: User, client: httpx.AsyncClient,
@@ -218,13 +241,53 @@ async def test_cleanup_reports_what_it_removed(user: User, client: httpx.AsyncCl
         assert response.status_code == 201
     await open_tab(user)
     response = await client.post(f"{INBOX}/send", headers=admin_headers, json={
-        "role": "admin", "notification_type": "info", "message": "short-lived", "ttl_seconds": 0.2})
+        "role": "admin", "notification_type": "info", "title": "Short-lived", "message": "short-lived",
+        "ttl_seconds": 0.2})
     assert response.status_code == 201
-    await user.should_see(marker="bell-badge")
+    await bell_lists(user, "Short-lived")
     await asyncio.sleep(0.3)  # real time must pass the expiry: the app's clock is the wall clock
     user.find(marker="notifications-cleanup").click()
     assert await result(user, "cleanup-result", "removed") == "removed 1 expired, pruned 1"
     await user.should_see("Notification cleanup: removed 1 expired, pruned 1")
-    await user.should_not_see(marker="bell-badge")  # the expiry push made the bell ask again
+    await bell_lists(user, "Short-lived", listed=False)  # the expiry push took it off the bell
     user.find(marker="notifications-cleanup").click()
     await user.should_see("Notification cleanup: removed 0 expired, pruned 0")
+
+
+async def test_a_user_target_without_a_name_is_explained_in_the_forms_words(
+        user: User, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await open_tab(user)
+    user.find(marker="send-run").click()
+    await field_error(user, "send-user", "Choose who receives it: a user, a role, or everyone.")
+    assert "user_id" not in str(element(user, "send-user").props["error-message"])
+    assert (await client.get(f"{INBOX}/stats", headers=admin_headers)).json()["total_notifications"] == 0
+
+
+@pytest.mark.parametrize(("field", "reason", "words"), [
+    ("target", "give exactly one of user_id, role or broadcast=true",
+     "Choose who receives it: a user, a role, or everyone."),
+    ("priority", "must be an integer from 1 (low) to 5 (emergency), got 0",
+     "Use a whole number from 1 (low) to 5 (emergency), or leave it blank."),
+    ("message", "is 2001 characters, longer than 2000", "Too long: 2,001 characters, at most 2,000."),
+    ("data", "JSON is 20000 bytes, over the 16384-byte limit", "Too much data: 20,000 bytes, at most 16,384."),
+    ("actions[0].url", "must start with https://, http:// or / (a path on this site)",
+     "Start with https://, http:// or / (a page of this site)."),
+    ("ttl_seconds", "must be more than 0 and at most 315360000", "Use more than 0 minutes and at most ten years."),
+])
+def test_check_reasons_in_the_forms_words(field: str, reason: str, words: str) -> None:
+    from components.notifications.admin import in_words
+
+    assert in_words(field, reason) == words
+
+
+def test_toasts_sit_in_the_lower_right_corner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nicegui import ui
+
+    from theme import toast
+
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(ui, "notify", lambda message, **options: shown.append({"message": message, **options}))
+    toast("Sent")
+    toast("Could not send", "negative")
+    assert [(t["message"], t["type"], t["position"]) for t in shown] == [
+        ("Sent", "positive", "bottom-right"), ("Could not send", "negative", "bottom-right")]

@@ -1,7 +1,9 @@
-"""The dashboard's metric cards show real values, trend arrows and sparklines that follow `metrics_update` pushes."""
+"""The dashboard's strip shows real values, changes a reader can interpret and sparklines that follow the pushes.
+
+The strip is drawn in the browser from card data the server builds once per push; these tests read that data
+(tests/browser/test_dashboard.py looks at the drawing)."""
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +11,11 @@ import httpx
 import pytest
 from nicegui.testing import User
 
+from components.metrics.strip import MetricStrip
 from tests.app_fixtures import log_in
+
+KEYS = ("resources_distributed_total", "active_humans", "truth_messages_sent", "mesh_nodes_active",
+        "websocket_connections", "system_cpu_usage", "system_memory_usage")
 
 
 @pytest.fixture
@@ -18,82 +24,21 @@ def fast_push(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METRICS_PUSH_INTERVAL", "0.2")
 
 
-async def shown(user: User, marker: str, accept: Callable[[str], bool], attempts: int = 100) -> str:
-    """The text of the element marked `marker`, once `accept` likes it (within about 5 seconds)."""
-    text = ""
-    for _ in range(attempts):
-        elements = user.find(marker=marker).elements
-        text = str(getattr(next(iter(elements)), "text", "")) if elements else ""
-        if accept(text):
-            return text
+def strip(user: User) -> MetricStrip:
+    [element] = user.find(marker="metric-strip").elements
+    assert isinstance(element, MetricStrip)
+    return element
+
+
+async def card(user: User, key: str, accept: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The card of `key`, once `accept` likes it (within about 5 seconds)."""
+    found: dict[str, Any] = {}
+    for _ in range(100):
+        found = strip(user).card(key)
+        if accept(found):
+            return found
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{marker} shows {text!r}")
-
-
-async def test_dashboard_shows_a_live_cpu_value_that_changes(fast_push: None, user: User,
-                                                             client: httpx.AsyncClient,
-                                                             admin_headers: dict[str, str]) -> None:
-    await log_in(user)
-    for name in ("system_cpu_usage", "system_memory_usage", "system_disk_usage", "resources_distributed_total",
-                 "active_humans", "truth_messages_sent", "mesh_nodes_active", "websocket_connections"):
-        await user.should_see(marker=f"metric-{name}")
-    first = await shown(user, "metric-system_cpu_usage-value", lambda t: t.endswith(" %"))
-    assert 0 <= float(first.removesuffix(" %")) <= 100  # the host's own figure, sampled by the server
-    for value, text in ((42.5, "42.5 %"), (61.0, "61.0 %")):
-        response = await client.post("/api/v1/metrics/system_cpu_usage/record", headers=admin_headers,
-                                     json={"value": value})
-        assert response.status_code == 200
-        await shown(user, "metric-system_cpu_usage-value", lambda t, expected=text: t == expected)
-    detail = await shown(user, "metric-system_cpu_usage-detail", lambda t: t.startswith("avg"))
-    found = re.fullmatch(r"avg (\d+\.\d) % · [▲▼■] [+-]\d+\.\d %", detail)
-    assert found, detail
-    average = (float(first.removesuffix(" %")) + 42.5 + 61.0) / 3  # the hour so far: the sample and both records
-    assert float(found[1]) == pytest.approx(average, abs=0.1)
-
-
-async def test_published_events_move_the_key_metrics(fast_push: None, user: User, client: httpx.AsyncClient,
-                                                     admin_headers: dict[str, str]) -> None:
-    await log_in(user)
-    await user.should_see(marker="metric-resources_distributed_total")
-    for human in ("alice", "bob"):
-        response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json={
-            "event_type": "resource.distributed", "data": {"human_id": human, "amount": 800}, "source": "ledger"})
-        assert response.status_code == 201
-    await shown(user, "metric-resources_distributed_total-value", lambda t: t == "$1,600.00")
-    await shown(user, "metric-active_humans-value", lambda t: t == "2")
-    await shown(user, "system-health", lambda t: t == "healthy")
-
-
-async def test_trend_arrow_and_sparkline_follow_recorded_values(fast_push: None, user: User,
-                                                               client: httpx.AsyncClient,
-                                                               admin_headers: dict[str, str]) -> None:
-    await log_in(user)
-    await user.should_see(marker="metric-mesh_nodes_active")
-    assert await shown(user, "metric-mesh_nodes_active-trend", lambda t: t == "■")
-    assert "trend-stable" in _element(user, "metric-mesh_nodes_active-trend").classes
-    assert "no data" in _element(user, "metric-mesh_nodes_active-spark").content
-
-    # Nothing but mesh events feeds this metric here, so the test owns it. The sparkline samples what each push
-    # carries: wait for 10 to be shown before going on.
-    await record(client, admin_headers, "mesh_nodes_active", 10)
-    await shown(user, "metric-mesh_nodes_active-value", lambda t: t == "10")
-    for value in (20, 30):
-        await record(client, admin_headers, "mesh_nodes_active", value)
-    await shown(user, "metric-mesh_nodes_active-value", lambda t: t == "30")
-    await shown(user, "metric-mesh_nodes_active-trend", lambda t: t == "▲")
-    arrow = _element(user, "metric-mesh_nodes_active-trend")
-    assert "trend-up" in arrow.classes and "trend-stable" not in arrow.classes
-    assert arrow.props["aria-label"].startswith("trend rising +")
-    await _spark_label(user, "from 10 to 30")
-    assert _element(user, "metric-mesh_nodes_active-spark").content.count("<polyline") == 1
-
-    for value in (0, 0, 0, 0, 0, 0):
-        await record(client, admin_headers, "mesh_nodes_active", value)
-    await shown(user, "metric-mesh_nodes_active-trend", lambda t: t == "▼")
-    arrow = _element(user, "metric-mesh_nodes_active-trend")
-    assert "trend-down" in arrow.classes and "trend-up" not in arrow.classes
-    assert arrow.props["aria-label"].startswith("trend falling -")
-    await _spark_label(user, "from 0 to 30")
+    raise AssertionError(f"{key}: {found}")
 
 
 async def record(client: httpx.AsyncClient, headers: dict[str, str], name: str, value: float) -> None:
@@ -101,15 +46,84 @@ async def record(client: httpx.AsyncClient, headers: dict[str, str], name: str, 
     assert response.status_code == 200, response.text
 
 
-def _element(user: User, marker: str) -> Any:
-    return next(iter(user.find(marker=marker).elements))
+async def test_the_strip_shows_the_seven_key_metrics_and_a_live_cpu_value(fast_push: None, user: User,
+                                                                        client: httpx.AsyncClient,
+                                                                        admin_headers: dict[str, str]) -> None:
+    await log_in(user)
+    assert [c["key"] for c in strip(user).cards] == list(KEYS)
+    first = await card(user, "system_cpu_usage", lambda c: c["unit"] == "%")
+    assert 0 <= float(first["value"]) <= 100  # the host's own figure, sampled by the server
+    for value, text in ((42.5, "42.5"), (61.0, "61.0")):
+        await record(client, admin_headers, "system_cpu_usage", value)
+        await card(user, "system_cpu_usage", lambda c, expected=text: c["value"] == expected)
+    cpu = await card(user, "system_cpu_usage", lambda c: c["change"].endswith("pp this hour")
+                     or c["change"] == "steady")
+    assert "%" not in cpu["change"]  # percentage points, not a percent of a percent
+    assert cpu["detail"].startswith("hour average ")
 
 
-async def _spark_label(user: User, about: str) -> None:
-    """The sparkline's accessible name comes to name the range it draws."""
-    wanted = f'aria-label="Mesh nodes over the last 30 minutes: {about}"'
-    for _ in range(100):
-        if wanted in _element(user, "metric-mesh_nodes_active-spark").content:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(_element(user, "metric-mesh_nodes_active-spark").content)
+async def test_published_events_move_the_key_metrics(fast_push: None, user: User, client: httpx.AsyncClient,
+                                                     admin_headers: dict[str, str]) -> None:
+    await log_in(user)
+    for human in ("alice", "bob"):
+        response = await client.post("/api/v1/realtime/events/publish", headers=admin_headers, json={
+            "event_type": "resource.distributed", "data": {"human_id": human, "amount": 800}, "source": "ledger"})
+        assert response.status_code == 201
+    await card(user, "resources_distributed_total", lambda c: c["value"] == "$1,600.00")
+    await card(user, "active_humans", lambda c: c["value"] == "2")
+    assert strip(user).health["status"] == "healthy"
+    await user.should_see("no alerts firing")
+
+
+async def test_trend_and_sparkline_follow_recorded_values(fast_push: None, user: User, client: httpx.AsyncClient,
+                                                         admin_headers: dict[str, str]) -> None:
+    await log_in(user)
+    mesh = strip(user).card("mesh_nodes_active")
+    assert mesh["trend"] == "stable" and mesh["spark"] == [] and mesh["range"] == "no data"
+
+    # Nothing but mesh events feeds this metric here, so the test owns it. The sparkline samples what each push
+    # carries: wait for each value to be shown before going on.
+    for value in (10, 20, 30):
+        await record(client, admin_headers, "mesh_nodes_active", value)
+        await card(user, "mesh_nodes_active", lambda c, v=value: c["value"] == str(v))
+    rising = await card(user, "mesh_nodes_active", lambda c: c["trend"] == "up")
+    assert rising["words"] == "rising" and rising["change"].startswith("+")
+    await card(user, "mesh_nodes_active", lambda c: c["range"] == "from 10 to 30")
+
+    for _ in range(6):
+        await record(client, admin_headers, "mesh_nodes_active", 0)
+        await card(user, "mesh_nodes_active", lambda c: c["value"] == "0")
+    falling = await card(user, "mesh_nodes_active", lambda c: c["trend"] == "down")
+    assert falling["words"] == "falling"
+    await card(user, "mesh_nodes_active", lambda c: c["range"] == "from 0 to 30")
+
+
+@pytest.mark.parametrize(("entry", "change", "trend"), [
+    # right after start-up: a CPU near zero falling from a first sample; no "-299.5 %"
+    ({"unit": "percent", "value": 0.0, "average": 0.4, "trend": {"direction": "down", "change": -2.995,
+                                                                  "points": 3}}, "-1.2 pp this hour", "down"),
+    ({"unit": "percent", "value": 50.0, "average": 50.0, "trend": {"direction": "stable", "change": 0.0005,
+                                                                    "points": 9}}, "steady", "stable"),
+    ({"unit": "count", "value": 3, "average": 0.0, "trend": {"direction": "up", "change": 0.0, "points": 4}},
+     "up from zero", "up"),
+    ({"unit": "count", "value": 0, "average": 0.0, "trend": {"direction": "stable", "change": 0.0, "points": 4}},
+     "steady at zero", "stable"),
+    ({"unit": "dollars", "value": 1600, "average": 1200, "trend": {"direction": "up", "change": 0.25, "points": 5}},
+     "+25.0 % this hour", "up"),
+    ({"unit": "count", "value": 900, "average": 10, "trend": {"direction": "up", "change": 40.0, "points": 5}},
+     "more than ten-fold", "up"),
+    ({"unit": "count", "value": 1, "average": 1, "trend": {"direction": "stable", "points": 1}},
+     "no trend yet", "stable"),
+])
+def test_a_change_reads_as_something_a_person_can_interpret(entry: dict[str, Any], change: str, trend: str) -> None:
+    from components.metrics.strip import change_text
+
+    assert change_text(entry) == (change, trend)
+
+
+def test_a_unit_sits_beside_its_number_so_it_never_wraps_alone() -> None:
+    from components.metrics.strip import value_and_unit
+
+    assert value_and_unit(42.5, "percent") == ("42.5", "%")
+    assert value_and_unit(1600, "dollars") == ("$1,600.00", "")
+    assert value_and_unit(None, "percent") == ("—", "")

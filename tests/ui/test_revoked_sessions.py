@@ -31,7 +31,7 @@ async def test_a_deactivated_account_is_signed_out_for_good(
         assert (await client.patch("/api/v1/users/dora", headers=admin_headers, json=change)).status_code == 200
     await user.open("/")  # reactivated, but this session was issued before the deactivation
     await user.should_see(marker="login")
-    await user.should_not_see("Live events")
+    await user.should_not_see(marker="dashboard")
 
 
 @pytest.mark.parametrize("target", ["/%5Cexample.invalid/phish", "/%5C%5Cexample.invalid", "/%09/example.invalid",
@@ -41,4 +41,4 @@ async def test_after_login_the_browser_stays_on_this_site(user: User, target: st
     user.find(marker="username").type("admin")
     user.find(marker="password").type("admin-password-1")
     user.find(marker="login").click()
-    await user.should_see("Live events")  # the dashboard, not another origin
+    await user.should_see(marker="dashboard")  # the dashboard, not another origin

@@ -40,19 +40,22 @@ def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: P
     db = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         migrate(db)
-        with db.begin() as connection:  # as a database written by a release before 0003 (metrics) and 0004 would be
+        with db.begin() as connection:  # as a database written by a release before 0003 (metrics) and later would be
             for table in ("metric_points", "metric_definitions", "metric_alert_rules"):
                 connection.exec_driver_sql(f"DROP TABLE {table}")
             connection.exec_driver_sql("ALTER TABLE users DROP COLUMN token_generation")
             connection.exec_driver_sql("DROP INDEX ix_events_reactions_pending")
             connection.exec_driver_sql("ALTER TABLE events DROP COLUMN reactions_pending")
             connection.exec_driver_sql("ALTER TABLE events DROP COLUMN reaction_attempts")
+            connection.exec_driver_sql("ALTER TABLE notification_receipts DROP COLUMN action")
+            connection.exec_driver_sql("ALTER TABLE notification_receipts DROP COLUMN acted_at")
             connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
         assert stored_revisions(db) == {"0002"}
         migrate(db)
         assert stored_revisions(db) == SCHEMA_HEADS
         assert "metric_points" in inspect(db).get_table_names()
         assert "token_generation" in {c["name"] for c in inspect(db).get_columns("users")}
+        assert {"action", "acted_at"} <= {c["name"] for c in inspect(db).get_columns("notification_receipts")}
     finally:
         db.dispose()
 

@@ -125,7 +125,7 @@ async def test_dashboard_payload(service: MetricsService, clock: SecondsClock) -
     cpu = next(m for m in payload["system"] if m["name"] == "system_cpu_usage")
     assert cpu["value"] == 12.5
     assert payload["summary"] == {"total_metrics": len(service.metrics), "active_connections": 0,
-                                  "system_health": "healthy", "active_alerts": 0}
+                                  "system_health": "healthy", "active_alerts": 0, "browser_views": 0}
     admin = await service.get_admin_metrics()
     assert {m["name"] for m in admin["categories"]["system"]} >= {"system_cpu_usage", "system_uptime"}
     assert admin["active_alerts"] == [] and admin["alert_rules"] == 5
