@@ -23,6 +23,7 @@ from services.hub import WebSocketHub
 from services.leadership import Leadership, create_leadership
 from services.metrics import MetricsService
 from services.notifications import NotificationService
+from services.replicas import Replicas, SecretMismatch, SharedSecret
 from services.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class Services:
     delivery: Delivery
     leadership: Leadership
     """Whether this process runs the jobs that act for the whole deployment (see app.jobs.Job.scope)."""
+    replicas: Replicas
+    """Every replica's latest figures (this one's included), from the reports on the broker."""
+    shared_secret: SharedSecret | None = None
+    """With Redis: the check that every replica uses the same SECRET_KEY."""
     # Built by the features (app.wiring) right after the container, before anything reads them.
     websocket: WebSocketHub = field(init=False)
     notifications: NotificationService = field(init=False)
@@ -69,6 +74,12 @@ class Services:
             return
         await asyncio.to_thread(migrate, self.engine)
         await self.broker.start()
+        if self.shared_secret is not None:
+            try:
+                await self.shared_secret.check()
+            except SecretMismatch as error:
+                raise SettingsError(f"Invalid configuration:\n  SECRET_KEY: {error}") from None
+        self.replicas.start()
         self.auth.start()
         await self.leadership.start()
         await self.events.start()
@@ -100,6 +111,9 @@ class Services:
         await self.events.stop()
         await self.leadership.stop()
         self.auth.stop()
+        self.replicas.stop()
+        if self.shared_secret is not None:
+            await self.shared_secret.close()
         await self.broker.stop()
         await asyncio.to_thread(self.engine.dispose)
 
@@ -112,7 +126,9 @@ class Services:
         broker = self.broker.health()
         scheduler = describe(self.scheduler)
         report: dict[str, Any] = {"database": database, "broker": broker, "scheduler": scheduler,
-                                  "leadership": self.leadership.describe()}
+                                  "leadership": self.leadership.describe(),
+                                  "replica": {"status": "ok", "name": self.replicas.name,
+                                              "replicas": len(self.replicas.current())}}
         for name, check in self.health_checks.items():
             try:
                 report[name] = await check()
@@ -131,9 +147,14 @@ def build_services(settings: Settings) -> Services:
     auth = Auth(users, settings.resolved_secret_key(), token_ttl=settings.token_ttl_seconds, throttle=throttle,
                 broker=broker)
     events = EventSystem(engine, broker)
+    redis = settings.broker_url.startswith(("redis://", "rediss://"))
     services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
                         delivery=BrokerDelivery(broker),
-                        leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix))
+                        leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix),
+                        replicas=Replicas(broker, settings.effective_replica_name,
+                                          stale_after=max(30.0, 4 * settings.metrics_push_interval)),
+                        shared_secret=SharedSecret(settings.broker_url, settings.redis_prefix,
+                                                   settings.resolved_secret_key()) if redis else None)
     if is_sqlite_file(engine):
         services.jobs.append(Job("sqlite_checkpoint", lambda s: CHECKPOINT_SECONDS, _checkpoint))
     for feature in FEATURES:
