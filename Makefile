@@ -8,7 +8,7 @@ BIN        := .venv/bin
 SYNC       := $(UV) sync --frozen --quiet
 CHROMIUM   ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
-.PHONY: run demo test check lock-check upgrade bench fuzz browser clean migration
+.PHONY: run demo test check lock-check upgrade bench fuzz browser clean migration cluster cluster-stop
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -55,6 +55,18 @@ bench: | $(UV)  ## benchmarks that print figures (server and load pinned to diff
 fuzz: | $(UV)  ## every REST route fuzzed from the OpenAPI schema (schemathesis), as a user and as admin: no 5xx, answers as documented
 	$(SYNC) --extra test --extra fuzz
 	$(BIN)/python bench/fuzz_api.py $(FUZZ_ARGS)
+
+cluster: | $(UV)  ## REPLICAS (2) replicas on PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) behind nginx on PROXY_PORT (8080)
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ -z "$$NGINX" ]; then \
+		echo "installing nginx (Debian package)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+	$(SYNC) --inexact  # the runtime set as locked; leaves the test extras of a checkout that also runs the suite
+	$(BIN)/python deploy/cluster.py start
+
+cluster-stop:  ## stop the proxy and every replica that make cluster started
+	@if [ -x $(BIN)/python ]; then $(BIN)/python deploy/cluster.py stop; else $(PYTHON) deploy/cluster.py stop; fi
 
 migration: | $(UV)  ## autogenerate a migration: make migration MESSAGE="add x"
 	$(SYNC)
