@@ -11,6 +11,7 @@ from nicegui import Event as UiEvent
 from components.common.guard import Authorize
 from components.events.describe import Describer
 from services.broker import Broker
+from services.events import LIVE_CHANNEL
 from services.users import Principal
 
 Section = Callable[[Principal], Awaitable[None]]
@@ -40,9 +41,9 @@ class AdminPanel:
 class LiveBridge:
     """One broker listener per channel per process, re-emitted as a NiceGUI event every open page can subscribe to.
 
-    `event_published` carries every event (the `events` channel); `channel(name)` carries the delivery envelopes of
-    one delivery channel (`user:alice`, `role:admin`, `broadcast`, `dashboard`, ...). Pages subscribe inside the page
-    function, so NiceGUI drops the subscription when the tab goes away.
+    `event_published` carries every event (the broker's `#events` channel); `channel(name)` carries the delivery
+    envelopes of one delivery channel (`user:alice`, `role:admin`, `broadcast`, `dashboard`, ...). Pages subscribe
+    inside the page function, so NiceGUI drops the subscription when the tab goes away.
     """
 
     def __init__(self, broker: Broker) -> None:
@@ -62,7 +63,7 @@ class LiveBridge:
 
     def start(self) -> None:
         self._running = True
-        self._listen("events", self.event_published)
+        self._listen(LIVE_CHANNEL, self.event_published)
         for name, event in self._channels.items():
             self._listen(name, event)
 

@@ -28,7 +28,7 @@ FINGERPRINT_TTL = 120
 @dataclass(slots=True)
 class ReplicaReport:
     name: str
-    role: str  # leader / follower / alone
+    role: str  # leader / follower / sole (no Redis: the only process)
     started_at: float
     websocket_clients: int = 0
     browser_views: int = 0

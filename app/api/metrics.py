@@ -149,9 +149,10 @@ def router(auth: Auth, metrics: MetricsService, retention_days: float = 30.0) ->
     return api
 
 
-def prometheus_router(auth: Auth, metrics: MetricsService, public: bool = True) -> APIRouter:
-    """GET /metrics: public, or for admin and system tokens only when `METRICS_PUBLIC=false`."""
-    export = PrometheusExport(lambda: metrics.metrics)
+def prometheus_router(auth: Auth, metrics: MetricsService, public: bool = True, replica: str = "") -> APIRouter:
+    """GET /metrics: public, or for admin and system tokens only when `METRICS_PUBLIC=false`. Every series is
+    labelled with the `replica` that serves it."""
+    export = PrometheusExport(lambda: metrics.metrics, labels={"replica": replica} if replica else None)
     guards = [] if public else [Depends(role_guard(auth, ADMIN_OR_SYSTEM))]
     api = APIRouter(tags=["metrics"])
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import psutil
 from fastapi import FastAPI
 from nicegui import Client, ui
 
@@ -20,7 +21,7 @@ from components.metrics.cleanup import MetricCleanup
 from components.metrics.custom_form import CustomMetricForm
 from components.metrics.explorer import MetricsExplorer
 from components.metrics.strip import SPARK_SECONDS, MetricStrip, StripModel, epoch
-from services.events import EventType
+from services.events import LIVE_CHANNEL, EventType
 from services.metrics import (
     DASHBOARD_KEYS,
     CumulativeFeed,
@@ -29,6 +30,7 @@ from services.metrics import (
     collect_event_system,
     collect_websocket,
 )
+from services.replicas import deployment_figures
 from services.users import Principal
 
 if TYPE_CHECKING:
@@ -45,8 +47,10 @@ def build(services: Services) -> None:
     metrics = MetricsService(services.engine, services.events.publish, health_report=services.health,
                              retention_days=settings.metrics_retention_days)
     services.metrics = metrics
+    metrics.deployment = lambda: _deployment(services)
     feeds = DomainFeeds(metrics, settings.mesh_node_timeout)
-    feeds.register(services.events)
+    # Every replica follows every replica's events (local ones too, as the broker hands them back at once).
+    services.lifecycle.append(_Following(services, feeds))
     cumulative = CumulativeFeed(metrics)
 
     def event_bus() -> None:
@@ -63,6 +67,7 @@ def build(services: Services) -> None:
         Job("metrics_push", lambda s: s.settings.metrics_push_interval, push),
         Job("metrics_alerts", lambda s: s.settings.metrics_push_interval, evaluate_alerts),
         Job("metrics_persist", lambda s: 60.0, persist),
+        Job("replica_report", lambda s: s.settings.metrics_push_interval, report_replica),
         Job("metrics_prune", lambda s: 3600.0, prune),  # every process: it trims its own memory too
     ]
 
@@ -72,7 +77,8 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     metrics: MetricsService = services.metrics
     settings = services.settings
     api.include_router(metrics_api.router(services.auth, metrics, settings.metrics_retention_days))
-    api.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public))
+    api.include_router(metrics_api.prometheus_router(services.auth, metrics, settings.metrics_public,
+                                                     services.replicas.name))
     api.add_middleware(ApiTiming, metrics=metrics)
     metrics.collectors.append(lambda: metrics.record_metric("user_sessions_active", _open_views()))
     live.sections.append(DashboardSection("strip", _cards_section(metrics, live)))
@@ -171,13 +177,44 @@ async def push(services: Services) -> None:
             log.warning("pushing %s failed", message_type, exc_info=True)
 
 
+def _deployment(services: Services) -> dict[str, float]:
+    """Deployment-wide process figures once another replica reports; nothing while this one is alone."""
+    reports = services.replicas.current()
+    if len(reports) < 2:
+        return {}
+    return {**deployment_figures(reports), "replicas": float(len(reports))}
+
+
+_PROCESS = psutil.Process()
+
+
+async def report_replica(services: Services) -> None:
+    """Tell every replica this one's role, clients and load; keep the deployment's key fingerprint alive."""
+    metrics: MetricsService = services.metrics
+    latest = {name: metrics.metrics[name].get_latest_value() for name in (
+        "websocket_connections", "user_sessions_active", "system_cpu_usage", "system_memory_usage")}
+    role = "sole" if services.shared_secret is None else "leader" if services.leadership.leader else "follower"
+    try:
+        rss = _PROCESS.memory_info().rss
+    except psutil.Error:
+        rss = None
+    await services.replicas.report(
+        role=role, websocket_clients=int(latest["websocket_connections"] or 0),
+        browser_views=int(latest["user_sessions_active"] or 0), cpu_percent=latest["system_cpu_usage"],
+        memory_percent=latest["system_memory_usage"], rss_bytes=rss)
+    if services.shared_secret is not None:
+        await services.shared_secret.renew()
+
+
 async def evaluate_alerts(services: Services) -> None:
     """Every process follows the stored rules; only the leading one evaluates and announces (watch_alerts)."""
     await services.metrics.watch_alerts(services.leadership.leader)
 
 
 async def persist(services: Services) -> None:
-    await services.metrics.persist()
+    """Every process closes its finished minutes; only the leader stores them, as every replica holds the same
+    deployment-wide figures (one writer, no doubled rows)."""
+    await services.metrics.persist(store=services.leadership.leader)
 
 
 async def prune(services: Services) -> None:
@@ -204,3 +241,20 @@ class _Running:
             self._unwatch()
             self._unwatch = None
         await self.services.metrics.stop()
+
+
+@dataclass(eq=False)
+class _Following:
+    """The domain feeds listen to every process's events on the broker while the app runs."""
+
+    services: Services
+    feeds: DomainFeeds
+    _unfollow: Callable[[], None] | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        self._unfollow = self.feeds.follow(self.services.broker, LIVE_CHANNEL)
+
+    async def stop(self) -> None:
+        if self._unfollow is not None:
+            self._unfollow()
+            self._unfollow = None

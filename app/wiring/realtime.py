@@ -83,9 +83,17 @@ async def _connections_panel(services: Services, live: LiveBridge) -> None:
                  "open_for": duration(now - c.created),
                  "opened_at": datetime.fromtimestamp(c.created, UTC).strftime("%Y-%m-%d %H:%M:%S")} for c in views]
 
+    def replicas() -> list[dict[str, Any]]:
+        now = time.time()
+        return [{"id": r.name, "name": r.name + (" (this one)" if r.name == services.replicas.name else ""),
+                 "role": r.role, "websocket_clients": r.websocket_clients, "browser_views": r.browser_views,
+                 "cpu": "–" if r.cpu_percent is None else f"{r.cpu_percent:.0f} %",
+                 "memory": "–" if r.rss_bytes is None else f"{r.rss_bytes / 2**20:,.0f} MiB",
+                 "heartbeat": f"{duration(now - r.sent_at)} ago"} for r in services.replicas.current()]
+
     hub = services.websocket
     panel = HubAdmin(hub.get_stats, lambda: hub.get_connections(limit=500), services.events.get_metrics,
-                     services.leadership.describe, browser_views)
+                     services.leadership.describe, browser_views, replicas)
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("type") in ("user.connected", "user.disconnected"):

@@ -34,6 +34,21 @@ VIEW_COLUMNS: list[dict[str, Any]] = [
      "classes": "mono"},
 ]
 
+REPLICA_COLUMNS: list[dict[str, Any]] = [
+    {"name": "name", "label": "Replica", "field": "name", "sortable": True, "align": "left",
+     "classes": "wrap-anywhere mono"},
+    {"name": "role", "label": "Role", "field": "role", "sortable": True, "align": "left"},
+    {"name": "websocket_clients", "label": "WebSocket clients", "field": "websocket_clients", "sortable": True,
+     "align": "right", "classes": "mono"},
+    {"name": "browser_views", "label": "Browser views", "field": "browser_views", "sortable": True,
+     "align": "right", "classes": "mono"},
+    {"name": "cpu", "label": "Host CPU", "field": "cpu", "align": "right", "classes": "mono"},
+    {"name": "memory", "label": "Memory (RSS)", "field": "memory", "align": "right", "classes": "mono"},
+    {"name": "heartbeat", "label": "Last report", "field": "heartbeat", "align": "left", "classes": "mono"},
+]
+REPLICAS_ABOUT = ("Every process of this deployment reports its clients and load every few seconds; one that stops "
+                  "reporting leaves the list after 30 s.")
+
 HUB_FIGURES = ("total_connections", "total_users", "total_channels", "messages_sent", "messages_received",
                "dropped_slow_clients", "closed_for_flooding", "refused_connections", "swept_connections")
 BUS_FIGURES = ("events_published", "events_handled", "handler_failures", "events_rejected", "handlers", "middleware",
@@ -77,10 +92,17 @@ class HubAdmin:
     """Views, connections and statistics; `refresh()` redraws from the live sources (called on pushes)."""
 
     def __init__(self, stats: Callable[[], dict[str, Any]], connections: Rows, bus: Callable[[], dict[str, Any]],
-                 leadership: Callable[[], dict[str, Any]], views: Rows = list) -> None:
+                 leadership: Callable[[], dict[str, Any]], views: Rows = list, replicas: Rows = list) -> None:
         self._stats, self._connections, self._bus, self._leadership = stats, connections, bus, leadership
-        self._views = views
+        self._views, self._replicas = views, replicas
         self.role = ui.label().classes("muted text-body").mark("process-role")
+        with ui.card().classes("neon-card w-full"):
+            section_heading("Replicas")
+            ui.label(REPLICAS_ABOUT).classes("text-caption muted")
+            self.replica_count = ui.label().classes("text-body").props("role=status").mark("replica-count")
+            self.replicas_table = _table(REPLICA_COLUMNS, "replicas-table")
+            self.no_replicas = ui.label("No replica has reported yet.").classes("muted text-body") \
+                .mark("no-replicas")
         with ui.card().classes("neon-card w-full"):
             section_heading("Browser views (this process)")
             ui.label(VIEWS_ABOUT).classes("text-caption muted")
@@ -110,6 +132,9 @@ class HubAdmin:
             label.set_text(f"{stats.get(name, 0):,}")
         for name, label in self.bus.items():
             label.set_text(f"{bus.get(name, 0):,}")
+        replicas = self._replicas()
+        self.replica_count.set_text(_count(len(replicas), "replica", "replicas"))
+        _show(self.replicas_table, self.no_replicas, replicas)
         views = self._views()
         self.view_count.set_text(_count(len(views), "browser view", "browser views"))
         _show(self.views_table, self.no_views, views)

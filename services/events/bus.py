@@ -44,6 +44,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+LIVE_CHANNEL = "#events"
+"""Broker channel every published event is broadcast on, to every process ('#' is outside the hub's channel names,
+so no WebSocket client or broadcast can put a forged event there)."""
 HandlerFunc = Callable[[Event], Awaitable[None]]
 Middleware = Callable[[Event], Event | Awaitable[Event | None] | None]
 MAX_TYPE_COUNTERS = 1000  # distinct types counted in metrics; custom types beyond this go under "other"
@@ -104,7 +107,7 @@ class EventSystem:
         batch_size: int = 1000,
         flush_interval: float = 0.005,
         queue_size: int = 20000,
-        live_channel: str = "events",
+        live_channel: str = LIVE_CHANNEL,
     ) -> None:
         self._store = EventStore(engine) if engine is not None else None
         self._writer = (

@@ -24,6 +24,10 @@ class EventBus(Protocol):
     def register_handler(self, event_type: str, handler: Callable[[Event], Any]) -> None: ...
 
 
+class EventStream(Protocol):
+    def add_listener(self, channel: str, callback: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]: ...
+
+
 class DomainFeeds:
     """Resource, truth, mesh, user-action and notification metrics, moved by any published event of those types."""
 
@@ -38,8 +42,8 @@ class DomainFeeds:
         self._messages = 0
         self._conversions = 0
 
-    def register(self, events: EventBus) -> None:
-        handlers: dict[str, Callable[[Event], Any]] = {
+    def _handlers(self) -> dict[str, Callable[[Event], None]]:
+        return {
             EventType.RESOURCE_DISTRIBUTED: self.on_distributed,
             EventType.RESOURCE_POOL_UPDATED: self.on_pool_updated,
             EventType.HUMAN_REGISTERED: self.on_human,
@@ -54,26 +58,45 @@ class DomainFeeds:
             EventType.NOTIFICATION_READ: self.on_notification,
             EventType.NOTIFICATION_DISMISSED: self.on_notification,
         }
-        for event_type, handler in handlers.items():
-            events.register_handler(event_type, handler)
 
-    async def on_distributed(self, event: Event) -> None:
+    def register(self, events: EventBus) -> None:
+        """Follow the events published in this process only (one process, or a test of one bus)."""
+        for event_type, handler in self._handlers().items():
+            events.register_handler(event_type, _awaitable(handler))
+
+    def follow(self, stream: EventStream, channel: str) -> Callable[[], None]:
+        """Follow every event published in any process, as the bus broadcasts them on the broker's `channel`:
+        each replica counts each event exactly once, so every replica shows the same deployment-wide figures."""
+        handlers = self._handlers()
+
+        def on_message(_channel: str, message: dict[str, Any]) -> None:
+            handler = handlers.get(str(message.get("type"))) if isinstance(message, dict) else None
+            if handler is None:
+                return
+            try:
+                handler(Event.from_dict(message))
+            except Exception:  # one malformed event must not stop the figures
+                log.warning("event %r could not move the metrics", message.get("id"), exc_info=True)
+
+        return stream.add_listener(channel, on_message)
+
+    def on_distributed(self, event: Event) -> None:
         amount = float(event.data.get("amount", 0.0))
         self._m.record_metric("resources_distributed_total", amount)
         self._m.record_metric("resources_distributed_rate", amount)
         self._m.record_metric("weekly_distributions", 1)
         self._human(str(event.data["human_id"]), active=True)
 
-    async def on_pool_updated(self, event: Event) -> None:
+    def on_pool_updated(self, event: Event) -> None:
         humans = event.data.get("active_humans")
         if isinstance(humans, int | float) and humans >= 0:  # the ledger's own count wins over ours
             self._m.record_metric("active_humans", humans)
 
-    async def on_human(self, event: Event) -> None:
+    def on_human(self, event: Event) -> None:
         status = str(event.data.get("status", "active")).lower()
         self._human(str(event.data["human_id"]), active=status in {"active", "registered", "verified"})
 
-    async def on_truth_message(self, event: Event) -> None:
+    def on_truth_message(self, event: Event) -> None:
         data = event.data
         channel = data.get("channel")
         reach = data.get("reach")
@@ -86,12 +109,12 @@ class DomainFeeds:
             self._channel(str(channel))
         self._effectiveness(data)
 
-    async def on_truth_converted(self, event: Event) -> None:
+    def on_truth_converted(self, event: Event) -> None:
         self._conversions += 1
         self._channel(str(event.data["channel"]))
         self._effectiveness(event.data)
 
-    async def on_mesh_node(self, event: Event) -> None:
+    def on_mesh_node(self, event: Event) -> None:
         node = str(event.data["node_id"])
         if event.type == EventType.MESH_NODE_DISCONNECTED:
             self._nodes.pop(node, None)
@@ -104,17 +127,17 @@ class DomainFeeds:
             self._mesh_figures(event.data, node)
         self._publish_mesh()
 
-    async def on_mesh_network(self, event: Event) -> None:
+    def on_mesh_network(self, event: Event) -> None:
         node = event.data.get("node_id")
         if isinstance(node, str) and node in self._nodes:
             self._nodes[node] = self._clock()
         self._mesh_figures(event.data, node if isinstance(node, str) else None)
         self._publish_mesh()
 
-    async def on_user_action(self, event: Event) -> None:
+    def on_user_action(self, event: Event) -> None:
         self._m.record_metric("user_actions_rate", 1)
 
-    async def on_notification(self, event: Event) -> None:
+    def on_notification(self, event: Event) -> None:
         kind = event.type.rpartition(".")[2]  # sent / read / dismissed
         count = event.data.get("count", 1)
         self._m.record_metric(f"notifications_{kind}_total", count if isinstance(count, int | float) else 1)
@@ -200,3 +223,10 @@ def collect_websocket(feed: CumulativeFeed, metrics: Recorder, stats: dict[str, 
     sent = stats.get("messages_sent")
     if isinstance(sent, int | float):
         feed.advance("websocket_message_rate", sent, count_existing=False)  # a rate of what happens from now
+
+
+def _awaitable(handler: Callable[[Event], None]) -> Callable[[Event], Any]:
+    async def run(event: Event) -> None:
+        handler(event)
+
+    return run

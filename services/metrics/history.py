@@ -36,12 +36,13 @@ class MetricHistory:
             self.dropped += 1  # the database has been away for days: the oldest unsaved minute goes
         self.pending.append(point)
 
-    async def persist(self, metrics: Iterable[Metric]) -> int:
-        """Close finished minutes of every metric and write all pending minutes in one transaction."""
+    async def persist(self, metrics: Iterable[Metric], *, store: bool = True) -> int:
+        """Close finished minutes of every metric and write all pending minutes in one transaction (or, without
+        `store`, drop them: another process writes the same figures)."""
         now = self._clock()
         for metric in metrics:
             metric.flush(now)
-        if self._store is None:
+        if self._store is None or not store:
             self.pending.clear()
             return 0
         batch = list(self.pending)

@@ -18,16 +18,35 @@ __all__ = ["CONTENT_TYPE_LATEST", "PrometheusExport"]
 
 
 class PrometheusExport:
-    """Renders every metric of a registry (plus the process's own CPU/memory figures) as Prometheus text."""
+    """Renders every metric of a registry (plus the process's own CPU/memory figures) as Prometheus text.
 
-    def __init__(self, metrics: Callable[[], Mapping[str, Metric]], process: bool = True) -> None:
+    `labels` go on every sample: the `replica` a series comes from, as Prometheus expects of several processes."""
+
+    def __init__(self, metrics: Callable[[], Mapping[str, Metric]], process: bool = True,
+                 labels: Mapping[str, str] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_RegistryCollector(metrics))
+        collectors: list[Collector] = [_RegistryCollector(metrics)]
         if process:
-            ProcessCollector(registry=self.registry)
+            collectors.append(ProcessCollector(registry=None))
+        for collector in collectors:
+            self.registry.register(_Labelled(collector, dict(labels or {})))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Labelled(Collector):
+    """Another collector's families with constant labels added to every sample."""
+
+    def __init__(self, inner: Collector, labels: dict[str, str]) -> None:
+        self._inner = inner
+        self._labels = labels
+
+    def collect(self) -> Iterator[Family]:
+        for family in self._inner.collect():
+            if self._labels:
+                family.samples = [s._replace(labels={**s.labels, **self._labels}) for s in family.samples]
+            yield family
 
 
 class _RegistryCollector(Collector):

@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -59,6 +59,9 @@ class MetricsService:
         self.max_metrics = max_metrics
         self.sampler = sampler or HostSampler()
         self.collectors: list[Callable[[], object]] = []
+        self.deployment: Callable[[], dict[str, float]] | None = None
+        """With several replicas: the deployment-wide figures of process-level metrics (connections summed, CPU
+        and memory averaged) that the dashboard shows instead of this process's own; empty when alone."""
         self._warned: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,16 +176,22 @@ class MetricsService:
 
     async def get_dashboard_metrics(self) -> dict[str, Any]:
         """The 7 key metrics (original order), the host figures, and a summary with the derived system health."""
-        connections = self.metrics["websocket_connections"].get_latest_value() or 0
-        views = self.metrics["user_sessions_active"].get_latest_value() or 0
-        return {
-            "timestamp": iso(self._clock()),
-            "key_metrics": [c for name in DASHBOARD_KEYS if (c := self.card(name)) is not None],
-            "system": [c for name in SYSTEM_KEYS if (c := self.card(name)) is not None],
-            "summary": {"total_metrics": len(self.metrics), "active_connections": int(connections),
-                        "browser_views": int(views),
-                        "system_health": self.system_health, "active_alerts": len(self.alerts.firing())},
-        }
+        figures = self.deployment() if self.deployment is not None else {}
+        connections = figures.get("websocket_connections",
+                                  self.metrics["websocket_connections"].get_latest_value() or 0)
+        views = figures.get("browser_views", self.metrics["user_sessions_active"].get_latest_value() or 0)
+
+        def cards(names: Iterable[str]) -> list[dict[str, Any]]:
+            shown = [c for name in names if (c := self.card(name)) is not None]
+            return [{**c, "value": figures[c["name"]]} if c["name"] in figures else c for c in shown]
+
+        summary: dict[str, Any] = {"total_metrics": len(self.metrics), "active_connections": int(connections),
+                                   "browser_views": int(views), "system_health": self.system_health,
+                                   "active_alerts": len(self.alerts.firing())}
+        if "replicas" in figures:
+            summary["replicas"] = int(figures["replicas"])
+        return {"timestamp": iso(self._clock()), "key_metrics": cards(DASHBOARD_KEYS), "system": cards(SYSTEM_KEYS),
+                "summary": summary}
 
     async def get_admin_metrics(self) -> dict[str, Any]:
         """Every metric by category, the firing alerts and the system health."""
@@ -265,8 +274,9 @@ class MetricsService:
             if isinstance(metric, Rate):
                 metric.tick()
 
-    async def persist(self) -> int:
-        return await self.history.persist(list(self.metrics.values()))
+    async def persist(self, *, store: bool = True) -> int:
+        """Close finished minutes; with `store`, write them to the database (the number of points written)."""
+        return await self.history.persist(list(self.metrics.values()), store=store)
 
     async def prune(self) -> int:
         return await self.history.prune(list(self.metrics.values()), self.retention_seconds)

@@ -75,3 +75,19 @@ async def test_the_admins_own_browser_view_is_listed(user: User) -> None:
 ])
 def test_how_long_a_view_has_been_open_in_words(seconds: float, said: str) -> None:
     assert duration(seconds) == said
+
+
+async def test_this_replica_is_listed_with_its_role_and_clients(user: User) -> None:
+    """Each process reports itself every push interval; the tab lists every replica that reported."""
+    await log_in(user)
+    await open_admin_tab(user, "connections", "replicas-table")
+    rows: list[dict[str, object]] = []
+    for _ in range(100):
+        rows = next(iter(user.find(marker="replicas-table").elements)).rows
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    [mine] = rows
+    assert str(mine["name"]).endswith("(this one)") and mine["role"] == "sole"
+    assert str(mine["heartbeat"]).endswith(" ago")
+    assert str(next(iter(user.find(marker="replica-count").elements)).text) == "1 replica"

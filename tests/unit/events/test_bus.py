@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from services.broker import create_broker
 from services.events.bus import (
+    LIVE_CHANNEL,
     Event,
     EventHandler,
     EventRejected,
@@ -243,13 +244,13 @@ async def test_every_published_event_is_broadcast_on_the_live_channel() -> None:
     broker = create_broker("memory://")
     await broker.start()
     received: list[tuple[str, dict[str, Any]]] = []
-    broker.add_listener("events", lambda channel, message: received.append((channel, message)))
+    broker.add_listener(LIVE_CHANNEL, lambda channel, message: received.append((channel, message)))
     bus = EventSystem(broker=broker)
 
     event = await bus.publish("resource.distributed", PAYMENT, source="api", user_id="admin")
     await broker.stop()
 
-    assert received == [("events", event.to_dict())]
+    assert received == [("#events", event.to_dict())]  # not a name a hub client or broadcast can use
     message = received[0][1]
     assert message["timestamp"].endswith("+00:00")
     assert message["data"] == PAYMENT and message["user_id"] == "admin"
