@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     ws_rate_burst: int = Field(60, ge=1)
     notification_history_size: int = Field(1000, ge=1)
     notification_cleanup_interval: PositiveSeconds = 3600
+    notification_quiet_check_interval: PositiveSeconds = 30
+    """Seconds between looks for quiet hours that ended (each ending gets one summary notification)."""
+    notification_scheduled_interval: PositiveSeconds = 5
+    """Seconds between looks for scheduled sends that are due (run by the leader)."""
     metrics_collection_interval: PositiveSeconds = 30
     metrics_retention_days: PositiveSeconds = 30
     metrics_push_interval: PositiveSeconds = 5

@@ -67,6 +67,8 @@ def frame(title: str, *, username: str | None = None, role: str | None = None,
                 menu_button.props["aria-label"] = f"Account menu for {username}"
                 with menu_button, ui.menu():
                     ui.label(f"{username} · {role}").classes("mono text-sm px-4 py-2").mark("current-user")
+                    ui.menu_item("Preferences", on_click=lambda: ui.navigate.to("/preferences")) \
+                        .mark("menu-preferences")
                     if on_logout:
                         ui.menu_item("Log out", on_click=on_logout).mark("logout")
     with ui.column().classes("w-full max-w-[1600px] mx-auto p-2 sm:p-4 gap-4") as content:

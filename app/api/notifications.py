@@ -37,6 +37,29 @@ class SendRequest(BaseModel):
     ttl_seconds: float | None = Field(None, description="instead of expires_at")
 
 
+class QuietHoursBody(BaseModel):
+    """A daily window on the person's wall clock; `end` before `start` runs across midnight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: Text = Field(max_length=8, examples=["22:00"], description="HH:MM or HH:MM:SS")
+    end: Text = Field(max_length=8, examples=["07:00"])
+    timezone: Text = Field("UTC", max_length=64, examples=["Europe/Berlin"], description="an IANA time zone")
+
+
+class PreferencesBody(BaseModel):
+    """The whole set (PUT replaces it): a type left out stays on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: dict[Text, bool] = Field(default_factory=dict, max_length=20,
+                                    examples=[{"truth_update": False, "mesh_network_change": False}],
+                                    description="type → on/off; system_alert at critical or emergency is always on")
+    min_priority: int = Field(1, description="1-5: below it, kept in the inbox without a live push or bell count")
+    quiet_hours: QuietHoursBody | None = Field(None, description="null for none; during them only emergencies "
+                                                                 "are pushed, and a summary follows their end")
+
+
 class AlertRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,6 +113,19 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         return stamped({**found, "unread_only": unread_only})
 
     # Fixed paths before /{notification_id}, so "stats" is never taken for an id.
+    @api.get("/preferences")
+    async def preferences(caller: reader) -> dict[str, Any]:
+        """Your preferences: types on or off, the minimum priority pushed live, quiet hours."""
+        return await notifications.get_preferences(caller.username)
+
+    @api.put("/preferences")
+    async def set_preferences(body: PreferencesBody, caller: reader) -> dict[str, Any]:
+        """Replace your preferences; every process applies them at once."""
+        try:
+            return await notifications.set_preferences(caller.username, body.model_dump())
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+
     @api.post("/read-all")
     async def read_all(caller: reader) -> dict[str, Any]:
         marked = await notifications.mark_all_read(caller.username, role=caller.role)

@@ -3,11 +3,13 @@ and the admin tab."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.jobs import Job
 from services.delivery import BROADCAST, role_channel, user_channel
 from services.notifications import NotificationService
+from services.notifications.preference_book import PreferenceBook
 from services.users import Principal
 
 if TYPE_CHECKING:
@@ -23,23 +25,30 @@ def build(services: Services) -> None:
     """Construct the service on whatever `services.delivery` is by now (the hub, once realtime built it)."""
     settings = services.settings
     notifications = NotificationService(services.engine, services.users, services.events, services.delivery,
-                                        history_size=settings.notification_history_size)
+                                        history_size=settings.notification_history_size,
+                                        preferences=PreferenceBook(services.engine, services.broker))
     services.notifications = notifications
     services.lifecycle.append(notifications)
     services.jobs.append(Job("notification_cleanup", lambda s: s.settings.notification_cleanup_interval, _sweep,
                              scope="deployment"))
+    services.jobs.append(Job("quiet_hours_summary", lambda s: s.settings.notification_quiet_check_interval,
+                             _quiet_summaries, scope="deployment"))
+    # Raw WebSocket clients: a role's or everyone's notification goes live to each person as their preferences say.
+    services.websocket.notification_gate = notifications.live_for
 
 
 def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     """Add the notification routes, the inbox section of `/`, the header bell and the Notifications admin tab."""
     from app.api import notifications as notifications_api
     from app.live import AdminPanel, DashboardSection
+    from app.pages import preferences
 
     for router in notifications_api.routers(services.auth, services.notifications):
         api.include_router(router)
     live.sections.append(DashboardSection("inbox", _inbox_section(services.notifications, live)))
     live.header_items.append(_bell(services.notifications, live))
     live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))
+    preferences.register(services.auth, services.notifications, live)
 
 
 def _channels(live: LiveBridge, principal: Principal) -> tuple[UiEvent[dict[str, Any]], ...]:
@@ -48,11 +57,19 @@ def _channels(live: LiveBridge, principal: Principal) -> tuple[UiEvent[dict[str,
             live.channel(BROADCAST))
 
 
+def _gate(notifications: NotificationService, principal: Principal) -> Callable[[str, dict[str, Any]], bool]:
+    def live(channel: str, data: dict[str, Any]) -> bool:
+        return notifications.live_for(principal.username, channel, data)
+
+    return live
+
+
 def _inbox_section(notifications: NotificationService, live: LiveBridge) -> Section:
     from components.notifications.inbox import Inbox
 
     async def section(principal: Principal) -> None:
-        inbox = Inbox(notifications, principal.username, principal.role).mark("inbox")
+        inbox = Inbox(notifications, principal.username, principal.role,
+                      gate=_gate(notifications, principal)).mark("inbox")
         await inbox.load()
         inbox.follow(_channels(live, principal))
 
@@ -63,7 +80,8 @@ def _bell(notifications: NotificationService, live: LiveBridge) -> Section:
     from components.notifications.bell import Bell
 
     async def item(principal: Principal) -> None:
-        bell = Bell(notifications, principal.username, principal.role).mark("notification-bell")
+        bell = Bell(notifications, principal.username, principal.role,
+                    gate=_gate(notifications, principal)).mark("notification-bell")
         await bell.load()
         bell.follow(_channels(live, principal))
 
@@ -85,3 +103,7 @@ def _admin_panel(services: Services, live: LiveBridge) -> AdminSection:
 
 async def _sweep(services: Services) -> dict[str, int]:
     return await services.notifications.sweep()
+
+
+async def _quiet_summaries(services: Services) -> int:
+    return await services.notifications.summarize_quiet_hours()

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from nicegui import Event as UiEvent
 from nicegui import ui
 
-from components.notifications.inbox import now_iso, shown
+from components.notifications.inbox import LiveGate, now_iso, shown
 
 LATEST = 8
 """Notifications the bell's panel lists."""
@@ -22,8 +22,10 @@ class BellSource(Protocol):
 class Bell(ui.element, component="bell.js", dependencies=["../common/neon_time.js"]):
     """One view's bell; `seed(page)` fills it from an inbox page, `handle(envelope)` follows the channels."""
 
-    def __init__(self, source: BellSource, username: str, role: str, *, inbox_path: str = "/") -> None:
+    def __init__(self, source: BellSource, username: str, role: str, *, inbox_path: str = "/",
+                 gate: LiveGate | None = None) -> None:
         super().__init__()
+        self.gate = gate
         self.source = source
         self.username = username
         self.role = role
@@ -48,6 +50,8 @@ class Bell(ui.element, component="bell.js", dependencies=["../common/neon_time.j
     async def handle(self, envelope: dict[str, Any]) -> None:
         kind, data = envelope.get("type"), envelope.get("data") or {}
         if kind == "notification" and isinstance(data.get("id"), str):
+            if self.gate is not None and not self.gate(str(envelope.get("channel", "")), data):
+                return  # the person's preferences keep it in the inbox only
             self._titles[data["id"]] = str(data.get("title", ""))
             while len(self._titles) > LATEST:
                 del self._titles[min(self._titles)]

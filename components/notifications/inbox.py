@@ -4,7 +4,7 @@ undo; live. One element per view: the browser draws the cards (inbox.js) from th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -28,6 +28,8 @@ TYPE_LABELS = {
     "mesh_network_change": "Mesh changes", "system_alert": "System alerts", "user_action": "User actions",
     "welcome": "Welcome", "warning": "Warnings", "error": "Errors", "success": "Successes", "info": "Info",
 }
+LiveGate = Callable[[str, dict[str, Any]], bool]
+"""(channel, notification) → whether it goes live to this view (the person's preferences)."""
 _SHOWN = ("id", "type", "priority", "title", "message", "actions", "created_at", "expires_at", "read_at",
           "action_taken")
 
@@ -56,8 +58,9 @@ def shown(notification: dict[str, Any]) -> dict[str, Any]:
 class Inbox(ui.element, component="inbox.js", dependencies=["../common/neon_time.js"]):
     """One person's inbox in one view. `load()` fills it; `handle(envelope)` follows the delivery channels."""
 
-    def __init__(self, source: InboxSource, username: str, role: str) -> None:
+    def __init__(self, source: InboxSource, username: str, role: str, *, gate: LiveGate | None = None) -> None:
         super().__init__()
+        self.gate = gate
         self.source = source
         self.username = username
         self.role = role
@@ -89,6 +92,8 @@ class Inbox(ui.element, component="inbox.js", dependencies=["../common/neon_time
         """A delivery envelope from the user, role or broadcast channel."""
         kind, data = envelope.get("type"), envelope.get("data") or {}
         if kind == "notification" and isinstance(data.get("id"), str):
+            if self.gate is not None and not self.gate(str(envelope.get("channel", "")), data):
+                return  # the person's preferences keep it out of the live view (it is there on the next load)
             self._remember([data])
             self.run_method("add", shown(data), True)
         elif kind == "notification_read":

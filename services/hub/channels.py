@@ -34,6 +34,10 @@ LOSS_MEMORY = 30.0
 """Seconds health stays degraded after deliveries were lost (a restarted numbering, a skipped gap, an outage)."""
 
 
+NotificationGate = Callable[[str, str, dict[str, Any]], bool]
+"""(username, channel, notification) → whether it goes live to that person's connections."""
+
+
 class ChannelRouter:
     """Who listens to which channel in this process, and the in-order, exactly-once fan-out to them."""
 
@@ -54,6 +58,7 @@ class ChannelRouter:
         # The message being published by this process, with its serialised form, so local fan-out reuses it.
         self._encoded: tuple[dict[str, Any], bytes] | None = None
         self._encoded_sent = 0
+        self.gate: NotificationGate | None = None
         self.losses: dict[str, int] = {"restarted": 0, "gaps": 0, "reconnects": 0, "replayed_after_reconnect": 0,
                                        "backlog_too_large": 0}
         self.last_loss = float("-inf")
@@ -214,6 +219,15 @@ class ChannelRouter:
                 if len(queue) > self.send_queue:
                     behind.append(conn)
         members = self.members.get(channel)
+        gate = self.gate
+        if members and gate is not None and message.get("type") == "notification" and isinstance(
+                message.get("data"), dict):
+            data = message["data"]
+            held = {conn for conn in members if not gate(conn.username, channel, data)}
+            if held:
+                members = members - held
+                for conn in held:  # counted as seen: held by the person's choice, not lost on the way
+                    self._mark(conn, channel, out.seq)
         sent = self.flusher.queue_all(members, channel, out, behind) if members else 0
         self.messages_sent += sent
         if mine:

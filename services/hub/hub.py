@@ -19,7 +19,7 @@ from typing import Any
 from services.broker import Broker
 from services.delivery import envelope
 from services.events import Event, EventSystem, EventType, channel_for
-from services.hub.channels import ChannelRouter
+from services.hub.channels import ChannelRouter, NotificationGate
 from services.hub.commands import Commands, Limits
 from services.hub.connection import Connection, RateLimiter, Socket, Verdict
 from services.hub.history import History, HistoryUnavailable
@@ -84,6 +84,16 @@ class WebSocketHub:
         self._announcers: OrderedDict[str, RateLimiter] = OrderedDict()
         self._admitting = 0
         self._running = False
+
+    @property
+    def notification_gate(self) -> NotificationGate | None:
+        """`gate(username, channel, data)`: whether a `notification` on a shared channel goes to that person's
+        connections (their preferences); None sends to all."""
+        return self._router.gate
+
+    @notification_gate.setter
+    def notification_gate(self, gate: NotificationGate | None) -> None:
+        self._router.gate = gate
 
     async def start(self) -> None:
         await self.history.start()

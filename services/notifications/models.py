@@ -62,3 +62,17 @@ class NotificationReceipt(SQLModel, table=True):
     action: str | None = Field(default=None, max_length=64)
     """The one action the recipient took (a choice such as Approve / Decline is made once)."""
     acted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class NotificationPreference(SQLModel, table=True):
+    """One person's notification preferences (services.notifications.preferences), as JSON text."""
+
+    __tablename__ = "notification_preferences"
+
+    username: str = Field(primary_key=True, max_length=64)
+    settings: str = Field(sa_column=Column(Text, nullable=False))
+    quiet: bool = Field(default=False, index=True)
+    """Whether quiet hours are set: the summary job reads only these rows."""
+    summarized_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    """The end of the last quiet-hours window summarised; claimed with a conditional UPDATE, so once per window."""
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

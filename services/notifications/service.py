@@ -15,6 +15,8 @@ from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType, replaying
 from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
+from services.notifications.preference_book import PreferenceBook
+from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
 from services.notifications.rules import RULES, Rule, register_rules
 from services.notifications.stats import collect
 from services.notifications.store import Expired, NotificationStore, Reader
@@ -44,8 +46,10 @@ class NotificationService:
 
     def __init__(self, engine: Engine, users: UserStore, events: EventSystem, deliver: Delivery | DeliverFn, *,
                  clock: Callable[[], datetime] = utcnow, history_size: int = 1000, rules: Sequence[Rule] = RULES,
-                 batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000) -> None:
+                 batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000,
+                 preferences: PreferenceBook | None = None) -> None:
         self._store = NotificationStore(engine)
+        self.preferences = preferences
         self._writer = BatchWriter(self._store.insert, name="notification",
                                    batch_size=batch_size, flush_interval=flush_interval, queue_size=queue_size)
         self._users = users
@@ -56,11 +60,14 @@ class NotificationService:
         self.history_size = history_size
         self._rules = tuple(rules)
         self._unregister: Callable[[], None] | None = None
-        self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped"), 0)
+        self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped",
+                                        "held", "quiet_summaries"), 0)
 
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
         self._writer.start()
+        if self.preferences is not None:
+            self.preferences.start()
         if self._unregister is None:
             self._unregister = register_rules(self._events, self, self._rules)
             self._events.add_reaction_flush(self._writer.flush)  # an event settles once its notifications are stored
@@ -70,6 +77,8 @@ class NotificationService:
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
+        if self.preferences is not None:
+            self.preferences.stop()
         await self._writer.stop()
 
     async def send_notification(
@@ -264,7 +273,7 @@ class NotificationService:
         return compose(self._now(), user_id, notification_type, data, title, message, priority, channel, actions,
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
-    async def _send(self, notification: Notification, durable: bool) -> dict[str, Any]:
+    async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False) -> dict[str, Any]:
         if await self._sent_before(notification):
             self._counters["replay_skipped"] += 1
             return notification.to_dict()
@@ -279,12 +288,85 @@ class NotificationService:
             raise NotificationError("notification", f"the database refused to store it: {refusal(error)}") from error
         self._counters["sent"] += 1
         sent = notification.to_dict()
-        await self._push(notification.recipients, "notification", sent)
+        if bypass or await self._decide(notification) is Decision.PUSHED:
+            await self._push(notification.recipients, "notification", sent)
         await self._publish(EventType.NOTIFICATION_SENT, {
             "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
             "target": notification.recipients, "channel": notification.channel,
         }, correlation_id=notification.correlation_id)
         return sent
+
+    async def _decide(self, notification: Notification) -> Decision:
+        """The person's preferences decide a personal notification here, once; a role's or everyone's is decided
+        per person where it is fanned out (`live_for`)."""
+        if notification.user_id is None or self.preferences is None:
+            return Decision.PUSHED
+        decision = decide(await self.preferences.get(notification.user_id), notification.type,
+                          notification.priority, self._now())
+        if decision is not Decision.PUSHED:
+            self._counters["held"] += 1
+        return decision
+
+    def live_for(self, username: str, channel: str, data: dict[str, Any]) -> bool:
+        """Whether a `notification` pushed on a shared channel (a role's, everyone's) goes live to this person now;
+        personal ones were decided when sent. Synchronous, from the cache (a miss pushes and loads)."""
+        if self.preferences is None or channel.startswith("user:"):
+            return True
+        found = self.preferences.cached(username)
+        if found is None or found.is_default:
+            return True
+        kind, priority = data.get("type"), data.get("priority")
+        if not isinstance(kind, str) or not isinstance(priority, int):
+            return True
+        return decide(found, kind, priority, self._now()) is Decision.PUSHED
+
+    async def get_preferences(self, username: str) -> dict[str, Any]:
+        if self.preferences is None:
+            raise NotificationError("preferences", "preferences are not enabled")
+        return (await self.preferences.get(username)).to_dict()
+
+    async def set_preferences(self, username: str, body: object) -> dict[str, Any]:
+        """Validate and store one person's preferences (NotificationError names a bad field); tell their views."""
+        if self.preferences is None:
+            raise NotificationError("preferences", "preferences are not enabled")
+        stored = await self.preferences.put(username, parse_preferences(body))
+        unread = await self.unread_count(username)
+        await self._push(user_channel(username), "notification_read", {
+            "notification_ids": [], "unread_count": unread, "preferences": True})
+        return stored.to_dict()
+
+    async def summarize_quiet_hours(self) -> int:
+        """The job: for each person whose quiet hours ended since the last look, one notification saying what
+        arrived meanwhile (claimed per window with a conditional UPDATE, so once across processes)."""
+        if self.preferences is None:
+            return 0
+        await self._writer.flush()
+        book, now, sent = self.preferences, self._now(), 0
+        for row in await asyncio.to_thread(book.quiet_rows):
+            quiet = row.preferences.quiet_hours
+            if quiet is None:
+                continue
+            start, end = quiet.last_window(now)
+            if row.summarized_until is not None and row.summarized_until >= end:
+                continue
+            if not await asyncio.to_thread(book.claim_summary, row.username, end):
+                continue
+            since = max(start, row.summarized_until) if row.summarized_until else start
+            reader = await self._reader(row.username, None)
+            count = await asyncio.to_thread(self._store.arrived_between, reader, since, end)
+            if count:
+                sent += 1
+                await self._summary(row.username, count, since, end)
+        self._counters["quiet_summaries"] += sent
+        return sent
+
+    async def _summary(self, username: str, count: int, start: datetime, end: datetime) -> None:
+        words = "notification" if count == 1 else "notifications"
+        notification = self._build(username, NotificationType.INFO, {
+            "quiet_hours_summary": {"count": count, "start": start.isoformat(), "end": end.isoformat()}},
+            "🌙 Quiet hours ended", f"{count} {words} arrived during quiet hours", int(NotificationPriority.MEDIUM),
+            None, [], None, None, False, None, None)
+        await self._send(notification, True, bypass=True)
 
     async def _sent_before(self, notification: Notification) -> bool:
         """While an event's rules run again after a crash: whether this recipient already has the notification the
@@ -318,7 +400,10 @@ class NotificationService:
         if role is None:
             account = await self._users.get(user_id)
             role = str(account["role"]) if account else None
-        return Reader(user_id, role)
+        found: Preferences | None = await self.preferences.get(user_id) if self.preferences is not None else None
+        if found is None or found.is_default:
+            return Reader(user_id, role)
+        return Reader(user_id, role, found.muted, found.min_priority)
 
     async def _push(self, channel: str, message_type: str, data: dict[str, Any]) -> None:
         try:

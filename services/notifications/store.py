@@ -29,6 +29,7 @@ from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from services.delivery import BROADCAST, role_channel, user_channel
 from services.notifications.models import NotificationReceipt, NotificationRecord
+from services.notifications.preferences import EMERGENCY, UNMUTABLE_PRIORITY
 from services.notifications.types import Notification
 
 N = NotificationRecord.metadata.tables["notifications"]
@@ -46,6 +47,20 @@ class Reader:
 
     user_id: str
     role: str | None
+    muted: frozenset[str] = frozenset()
+    """Types the reader switched off, and the lowest priority they want to be told of: such notifications stay
+    in the inbox but do not count as unread on the bell (critical and emergency system alerts always count)."""
+    min_priority: int = 1
+
+    def counted(self) -> ColumnElement[bool]:
+        """What counts on the reader's bell."""
+        if not self.muted and self.min_priority <= 1:
+            return true()
+        unmutable = and_(N.c.type == "system_alert", N.c.priority >= UNMUTABLE_PRIORITY)
+        wanted = [N.c.priority >= self.min_priority]
+        if self.muted:
+            wanted.append(N.c.type.notin_(sorted(self.muted)))
+        return or_(and_(*wanted), unmutable)
 
     def sees(self) -> ColumnElement[bool]:
         targets = [N.c.user_id == self.user_id, N.c.broadcast == true()]
@@ -265,6 +280,15 @@ class NotificationStore:
         with self._connect() as connection:
             return {_recipients(row) for row in connection.execute(query)}
 
+    def arrived_between(self, reader: Reader, start: datetime, end: datetime) -> int:
+        """Unread notifications the reader would have been told of live, created in [start, end), below emergency
+        (those were pushed anyway): what quiet hours held back."""
+        query = (select(func.count()).select_from(reader.receipts())
+                 .where(reader.sees(), unexpired(end), R.c.dismissed_at.is_(None), R.c.read_at.is_(None),
+                        reader.counted(), N.c.created_at >= start, N.c.created_at < end, N.c.priority < EMERGENCY))
+        with self._connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def read(self, query: Callable[[Connection], T]) -> T:
         """Run `query(connection)` on a connection of the store (for read-only reports such as stats)."""
         with self._connect() as connection:
@@ -310,7 +334,7 @@ def unexpired(now: datetime) -> ColumnElement[bool]:
 
 def _counts(connection: Connection, reader: Reader, now: datetime) -> tuple[int, int]:
     row = connection.execute(
-        select(func.count(), func.sum(case((R.c.read_at.is_(None), 1), else_=0)))
+        select(func.count(), func.sum(case((and_(R.c.read_at.is_(None), reader.counted()), 1), else_=0)))
         .select_from(reader.receipts()).where(reader.sees(), unexpired(now), R.c.dismissed_at.is_(None))
     ).one()
     return int(row[1] or 0), int(row[0])

@@ -48,6 +48,8 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/notifications/system-alert"): Row(ADMIN, {"title": "t", "message": "m"}),
     ("GET", "/api/v1/notifications/stats"): Row(ADMIN),
     ("POST", "/api/v1/notifications/cleanup"): Row(ADMIN),
+    ("GET", "/api/v1/notifications/preferences"): Row(SIGNED_IN),
+    ("PUT", "/api/v1/notifications/preferences"): Row(SIGNED_IN, {"min_priority": 2}),
     ("GET", "/api/v1/notifications/{notification_id}"): Row(OWNER),
     ("DELETE", "/api/v1/notifications/{notification_id}"): Row(OWNER),
     ("POST", "/api/v1/notifications/{notification_id}/read"): Row(OWNER),

@@ -36,6 +36,10 @@ def test_schema_heads_names_the_newest_migrations() -> None:
     assert heads == SCHEMA_HEADS, f"a migration was added: set SCHEMA_HEADS in app/db.py to {set(heads)}"
 
 
+NEWER_TABLES = ("notification_preferences",)
+"""Tables of the migrations after 0006."""
+
+
 def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: Path) -> None:
     db = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
@@ -49,6 +53,8 @@ def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: P
             connection.exec_driver_sql("ALTER TABLE events DROP COLUMN reaction_attempts")
             connection.exec_driver_sql("ALTER TABLE notification_receipts DROP COLUMN action")
             connection.exec_driver_sql("ALTER TABLE notification_receipts DROP COLUMN acted_at")
+            for table in NEWER_TABLES:
+                connection.exec_driver_sql(f"DROP TABLE {table}")
             connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
         assert stored_revisions(db) == {"0002"}
         migrate(db)
@@ -56,6 +62,7 @@ def test_a_database_behind_the_newest_migration_is_upgraded_at_start(tmp_path: P
         assert "metric_points" in inspect(db).get_table_names()
         assert "token_generation" in {c["name"] for c in inspect(db).get_columns("users")}
         assert {"action", "acted_at"} <= {c["name"] for c in inspect(db).get_columns("notification_receipts")}
+        assert set(NEWER_TABLES) <= set(inspect(db).get_table_names())
     finally:
         db.dispose()
 

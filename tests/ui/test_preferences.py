@@ -1,0 +1,52 @@
+"""The Preferences page: reached from the user menu, saved for every view, and what it changes on the inbox."""
+
+from __future__ import annotations
+
+import httpx
+from nicegui import ui
+from nicegui.testing import User
+
+from components.notifications.inbox import Inbox
+from tests.ui.test_inbox import eventually, log_in, send
+
+PREFS = "/api/v1/notifications/preferences"
+
+
+async def test_a_person_mutes_a_type_from_the_menu_and_its_broadcasts_stop_arriving_live(
+        user: User, client: httpx.AsyncClient, admin_headers: dict[str, str], user_headers: dict[str, str]) -> None:
+    await log_in(user)
+    user.find(marker="menu-preferences").click()
+    await user.should_see(marker="pref-save")
+    user.find(marker="pref-type-warning").click()  # off
+    user.find(marker="pref-min-priority").elements.pop().set_value(2)
+    user.find(marker="pref-save").click()
+    await user.should_see("Saved. Every open view follows it now.")
+
+    async def stored() -> bool:
+        found = (await client.get(PREFS, headers=user_headers)).json()
+        return found["types"]["warning"] is False and found["min_priority"] == 2
+
+    await eventually(stored)
+
+    await user.open("/")
+    await user.should_see(marker="inbox")
+    await send(client, admin_headers, broadcast=True, notification_type="warning", title="Muted broadcast")
+    await send(client, admin_headers, broadcast=True, notification_type="info", title="Wanted broadcast",
+               priority=3)
+    await user.should_see("Wanted broadcast")
+    [inbox] = user.find(marker="inbox").elements
+    assert isinstance(inbox, Inbox)
+    assert "Muted broadcast" not in inbox._displayed_contents(only_visible=True)
+
+
+async def test_a_bad_quiet_hours_time_is_marked_and_nothing_is_saved(
+        user: User, client: httpx.AsyncClient, user_headers: dict[str, str]) -> None:
+    await log_in(user)
+    await user.open("/preferences")
+    user.find(marker="pref-quiet").click()
+    start = user.find(marker="pref-quiet-start").elements.pop()
+    assert isinstance(start, ui.input)
+    start.set_value("25:99")
+    user.find(marker="pref-save").click()
+    await user.should_see("must be a time of day")
+    assert (await client.get(PREFS, headers=user_headers)).json()["quiet_hours"] is None
