@@ -57,7 +57,7 @@ fuzz: | $(UV)  ## every REST route fuzzed from the OpenAPI schema (schemathesis)
 	$(BIN)/python bench/fuzz_api.py $(FUZZ_ARGS)
 
 cluster: | $(UV)  ## REPLICAS (2) replicas on PostgreSQL (DATABASE_URL) and Redis (REDIS_URL) behind nginx on PROXY_PORT (8080)
-	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ -z "$$NGINX" ]; then \
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ -z "$$NGINX_BIN" ]; then \
 		echo "installing nginx (Debian package)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx >/dev/null; \

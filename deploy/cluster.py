@@ -10,7 +10,7 @@ Read from the environment (defaults in brackets):
     REDIS_URL [redis://127.0.0.1:6379/0], REDIS_PREFIX [liberation]
     RUN_DIR [.cluster]        pid files, logs, the nginx configuration, the shared SECRET_KEY, each replica's data
     SECRET_KEY                default: generated once into RUN_DIR/secret_key, so restarts keep every session valid
-    NGINX [nginx on PATH, else /usr/sbin/nginx]
+    NGINX_BIN [nginx on PATH, else /usr/sbin/nginx]
 Every other variable (ADMIN_PASSWORD, METRICS_PUSH_INTERVAL, ...) reaches the replicas unchanged.
 
 `start` is idempotent: it starts only the replicas that are not running (after a crash, say) and reloads nginx only
@@ -70,7 +70,7 @@ class Config:
                    database_url=env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/liberation",
                    redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
                    redis_prefix=env.get("REDIS_PREFIX") or "liberation",
-                   run_dir=run_dir.resolve(), nginx=env.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx")
+                   run_dir=run_dir.resolve(), nginx=env.get("NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx")
 
     def port(self, number: int) -> int:
         return self.first_port + number - 1
@@ -295,7 +295,7 @@ http {{
 
 def start_nginx(config: Config) -> None:
     if not Path(config.nginx).exists() and shutil.which(config.nginx) is None:
-        raise SystemExit(f"nginx not found ({config.nginx}): install Debian's nginx package, or set NGINX")
+        raise SystemExit(f"nginx not found ({config.nginx}): install Debian's nginx package, or set NGINX_BIN")
     run = config.run_dir
     (run / "nginx-temp").mkdir(exist_ok=True)
     main_config, site = nginx_config(config)
@@ -306,12 +306,18 @@ def start_nginx(config: Config) -> None:
             path.write_text(text)
             changed = True
     command = [config.nginx, "-p", str(run), "-c", str(run / "nginx.conf"), "-e", str(run / "nginx-error.log")]
-    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
+    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30,
+                             env={k: v for k, v in os.environ.items() if k != "NGINX"})
     if checked.returncode != 0:
         raise SystemExit(f"nginx refuses the configuration:\n{checked.stderr}")
     pid = alive(read_pid(run / "nginx.pid"), "nginx")
     if pid is None:
-        subprocess.run(command, check=True)
+        # nginx reads NGINX as sockets inherited from an old master; the daemon must not keep the caller's pipes.
+        env = {k: v for k, v in os.environ.items() if k != "NGINX"}
+        with (run / "nginx-error.log").open("ab") as log:
+            started = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=30)
+        if started.returncode != 0:
+            raise SystemExit(f"nginx did not start; see {run / 'nginx-error.log'}")
     elif changed:
         os.kill(pid, signal.SIGHUP)  # reload: new workers take the new configuration, open connections finish
     deadline = time.monotonic() + 10
