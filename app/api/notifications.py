@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.api.deps import ADMIN, ANYONE_SIGNED_IN, role_guard
-from app.api.inputs import JsonObject, Text
+from app.api.inputs import JsonObject, Text, UtcTime
 from app.api.legacy import stamped
 from app.security import Auth
 from services.notifications import ActionTaken, NotificationError, NotificationService
@@ -35,6 +35,8 @@ class SendRequest(BaseModel):
     channel: Text | None = None
     expires_at: datetime | None = Field(None, description="UTC when naive; must be in the future")
     ttl_seconds: float | None = Field(None, description="instead of expires_at")
+    deliver_at: UtcTime | None = Field(None, description="deliver later (UTC when naive): stored now as "
+                                                          "scheduled, delivered then by the leader, cancellable")
 
 
 class QuietHoursBody(BaseModel):
@@ -132,13 +134,14 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         return {"marked_count": marked, "unread_count": await _unread(caller)}
 
     @api.post("/send", status_code=status.HTTP_201_CREATED)
-    async def send(body: SendRequest, _: admin) -> dict[str, Any]:
-        """Send to one user, a role or everyone; answers once the notification is stored."""
-        return await _send(body)
+    async def send(body: SendRequest, caller: admin) -> dict[str, Any]:
+        """Send to one user, a role or everyone; answers once the notification is stored. With `deliver_at`,
+        answers `{scheduled_id, status: "scheduled", ...}` and delivers it then."""
+        return await _send(body, caller)
 
     @legacy.post("/send", status_code=status.HTTP_201_CREATED, deprecated=True, summary="Send (original form)")
     async def legacy_send(
-        _: admin, data: JsonObject | None = None, user_id: Annotated[Text | None, Query(max_length=64)] = None,
+        caller: admin, data: JsonObject | None = None, user_id: Annotated[Text | None, Query(max_length=64)] = None,
         notification_type: Annotated[Text, Query(max_length=64)] = "info",
         title: Annotated[Text | None, Query(max_length=200)] = None,
         message: Annotated[Text | None, Query(max_length=2000)] = None,
@@ -152,18 +155,46 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
             body = SendRequest(**{k: v for k, v in fields.items() if v is not None})
         except ValidationError as error:
             raise RequestValidationError(error.errors()) from None
-        return await _send(body)
+        return await _send(body, caller)
 
-    async def _send(body: SendRequest) -> dict[str, Any]:
+    async def _send(body: SendRequest, caller: Principal) -> dict[str, Any]:
         # auth.active is the briefly cached account lookup every request already uses for its token
         if body.user_id is not None and await auth.active(body.user_id) is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                                 f"user_id: no active account named {body.user_id!r}")
+        request = body.model_dump(exclude_unset=True)
+        deliver_at = request.pop("deliver_at", None)
         try:
-            sent = await notifications.send(**body.model_dump(exclude_unset=True), durable=True)
+            if deliver_at is not None:
+                return stamped(await notifications.scheduled.schedule(request, deliver_at, caller.username))
+            sent = await notifications.send(**request, durable=True)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         return stamped({"notification_id": sent["id"], **sent})
+
+    @api.get("/scheduled")
+    async def scheduled(
+        _: admin, status_: Annotated[Text | None, Query(alias="status", max_length=16,
+                                                        description="scheduled, delivering, delivered, cancelled "
+                                                                    "or failed")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Scheduled sends, latest delivery time first."""
+        try:
+            found = await notifications.scheduled.listing(status=status_, limit=limit)
+        except NotificationError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        return stamped({"scheduled": found, "count": len(found)})
+
+    @api.delete("/scheduled/{scheduled_id}")
+    async def cancel_scheduled(scheduled_id: Annotated[str, Path(max_length=36)], _: admin) -> dict[str, Any]:
+        """Cancel a scheduled send before it is delivered (409 once delivered or cancelled)."""
+        state = await notifications.scheduled.cancel(scheduled_id)
+        if state == "missing":
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "scheduled send not found")
+        if state is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"this send is already {state}; it cannot be cancelled")
+        return stamped({"scheduled_id": scheduled_id, "status": "cancelled"})
 
     @api.post("/system-alert", status_code=status.HTTP_201_CREATED)
     async def system_alert(body: AlertRequest, _: admin) -> dict[str, Any]:

@@ -33,6 +33,8 @@ def build(services: Services) -> None:
                              scope="deployment"))
     services.jobs.append(Job("quiet_hours_summary", lambda s: s.settings.notification_quiet_check_interval,
                              _quiet_summaries, scope="deployment"))
+    services.jobs.append(Job("scheduled_sends", lambda s: s.settings.notification_scheduled_interval,
+                             _scheduled_sends, scope="deployment"))
     # Raw WebSocket clients: a role's or everyone's notification goes live to each person as their preferences say.
     services.websocket.notification_gate = notifications.live_for
 
@@ -96,13 +98,18 @@ def _admin_panel(services: Services, live: LiveBridge) -> AdminSection:
         return await services.users.active_principal(username) is not None
 
     async def draw(principal: Principal, authorize: Authorize) -> None:
-        await notification_admin(services.notifications, account_active, live.event_published, authorize)
+        await notification_admin(services.notifications, account_active, live.event_published, authorize,
+                                 username=principal.username)
 
     return draw
 
 
 async def _sweep(services: Services) -> dict[str, int]:
     return await services.notifications.sweep()
+
+
+async def _scheduled_sends(services: Services) -> int:
+    return await services.notifications.scheduled.deliver_due()
 
 
 async def _quiet_summaries(services: Services) -> int:

@@ -13,6 +13,7 @@ from nicegui import Event as UiEvent
 from nicegui import ui
 
 from components.common.guard import Authorize, always
+from components.notifications.scheduled import ScheduledList, ScheduleSource
 from components.notifications.stats import PRIORITIES, STATS_THROTTLE, Cleanup, NotificationStats
 from services.models import Role
 from services.notifications import (
@@ -49,21 +50,35 @@ class NotificationAdminSource(Protocol):
     async def get_notification_stats(self) -> dict[str, Any]: ...
     async def sweep(self) -> dict[str, int]: ...
 
+    @property
+    def scheduled(self) -> ScheduledSource:
+        """Sends stored now and delivered later."""
+
+
+class ScheduledSource(ScheduleSource, Protocol):
+    async def schedule(self, request: dict[str, Any], deliver_at: datetime,
+                       created_by: str) -> dict[str, Any]: ...
+
 
 AccountCheck = Callable[[str], Awaitable[bool]]
 
 
 async def notification_admin(source: NotificationAdminSource, account_active: AccountCheck,
-                             events: UiEvent[dict[str, Any]], authorize: Authorize = always) -> None:
+                             events: UiEvent[dict[str, Any]], authorize: Authorize = always, *,
+                             username: str = "admin") -> None:
     """Draw the tab; the statistics follow `events` (every published event) for as long as the tab is open."""
     with ui.element("div").classes("w-full grid gap-4 grid-cols-1 lg:grid-cols-[3fr_2fr]"):
         with ui.card().classes("neon-card w-full min-w-0"):
             section_heading("Send a notification")
-            SendForm(source, account_active, authorize)
+            form = SendForm(source, account_active, authorize, username=username)
         with ui.column().classes("w-full min-w-0 gap-4"):
             with ui.card().classes("neon-card w-full"):
                 section_heading("System alert")
                 AlertForm(source, authorize)
+            with ui.card().classes("neon-card w-full"):
+                section_heading("Scheduled")
+                scheduled = ScheduledList(source.scheduled, authorize)
+                form.on_scheduled = scheduled.refresh
             with ui.card().classes("neon-card w-full"):
                 section_heading("Cleanup")
                 Cleanup(source, authorize)
@@ -72,16 +87,19 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
         stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
     events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
     await stats.refresh()
+    await scheduled.refresh()
 
 
 class SendForm:
     """Target, type, priority, words, up to three actions and expiry; every bad field says what is wrong."""
 
     def __init__(self, source: NotificationAdminSource, account_active: AccountCheck,
-                 authorize: Authorize = always) -> None:
+                 authorize: Authorize = always, *, username: str = "admin") -> None:
         self.source = source
         self.account_active = account_active
         self.authorize = authorize
+        self.sender = username
+        self.on_scheduled: Callable[[], Awaitable[None]] | None = None
         self.rows: list[ActionRow] = []
         with ui.column().classes("w-full gap-3") as self.root:
             with ui.row().classes("w-full items-start gap-2"):
@@ -118,6 +136,11 @@ class SendForm:
                     .mark("send-ttl")
                 self.expires_at = ui.input("At (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
                     .classes("flex-1 min-w-[12rem]").mark("send-expires-at")
+            with ui.row().classes("w-full items-start gap-2"):
+                self.when = ui.toggle({"now": "Send now", "later": "Deliver at"}, value="now",
+                                      on_change=self._show_when).props(TOGGLE).mark("send-when")
+                self.deliver_at = ui.input("Deliver at (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
+                    .classes("flex-1 min-w-[12rem]").mark("send-deliver-at")
             with ui.row().classes("w-full items-center gap-3"):
                 ui.button("Send", icon="send", on_click=self.send).props("unelevated color=primary") \
                     .mark("send-run")
@@ -126,6 +149,7 @@ class SendForm:
         self._show_target()
         self._show_template()
         self._show_expiry()
+        self._show_when()
 
     def add_action(self) -> None:
         if len(self.rows) >= MAX_ACTIONS:
@@ -142,6 +166,10 @@ class SendForm:
         request, errors = self._request()
         if request.get("user_id") and "user_id" not in errors and not await self.account_active(request["user_id"]):
             errors["user_id"] = f"There is no active account named {request['user_id']}."
+        deliver_at = request.pop("deliver_at", None)
+        if not errors and deliver_at is not None:
+            await self._schedule(request, deliver_at)
+            return
         if not errors:
             try:
                 sent = await self.source.send(**request, durable=True)
@@ -160,6 +188,26 @@ class SendForm:
         for field, reason in errors.items():
             self._error(field, in_words(field, reason))
         self._failed(_not_sent(len(errors)))
+
+    async def _schedule(self, request: dict[str, Any], deliver_at: datetime) -> None:
+        try:
+            scheduled = await self.source.scheduled.schedule(
+                {k: v for k, v in request.items() if v is not None}, deliver_at, self.sender)
+        except NotificationError as error:
+            self._error("deliver_at" if error.field == "deliver_at" else error.field,
+                        in_words(error.field, error.reason))
+            self._failed(_not_sent(1))
+            return
+        except Exception:
+            log.warning("scheduling a notification from the admin panel failed", exc_info=True)
+            self._failed("Scheduling failed: the server could not store it; nothing was scheduled.")
+            return
+        self.result.set_text(f"scheduled · {scheduled['deliver_at']} · to {scheduled['target']}")
+        with self.root:
+            toast(f"Scheduled: {scheduled['title']}")
+        self._clear_form()
+        if self.on_scheduled is not None:
+            await self.on_scheduled()
 
     def _request(self) -> tuple[dict[str, Any], dict[str, str]]:
         """The keyword arguments of `send`, and the problems found on the way (field → reason)."""
@@ -194,6 +242,11 @@ class SendForm:
             except ValueError:
                 errors["expires_at"] = "Write the time as YYYY-MM-DD HH:MM (UTC)."
         checked = field_errors(datetime.now(UTC), **{k: v for k, v in request.items() if k not in errors})
+        if self.when.value == "later":
+            try:
+                request["deliver_at"] = _parse_utc(self.deliver_at.value or "")
+            except ValueError:
+                errors["deliver_at"] = "Write the time as YYYY-MM-DD HH:MM (UTC)."
         return request, checked | errors
 
     def _error(self, field: str, reason: str) -> None:
@@ -217,11 +270,11 @@ class SendForm:
         who = self.username if self.target.value == "user" else self.role
         return {"target": who, "user_id": self.username, "role": self.role, "notification_type": self.kind,
                 "priority": self.priority, "title": self.title, "message": self.message, "data": self.data,
-                "ttl_seconds": self.ttl, "expires_at": self.expires_at}.get(field)
+                "ttl_seconds": self.ttl, "expires_at": self.expires_at, "deliver_at": self.deliver_at}.get(field)
 
     def _clear_errors(self) -> None:
         for element in (self.username, self.role, self.kind, self.priority, self.title, self.message, self.data,
-                        self.ttl, self.expires_at, *(f for row in self.rows for f in row.fields)):
+                        self.ttl, self.expires_at, self.deliver_at, *(f for row in self.rows for f in row.fields)):
             element.props(remove="error error-message")
         self.actions_error.set_text("")
         self.result.set_text("")
@@ -229,13 +282,14 @@ class SendForm:
 
     def _clear_form(self) -> None:
         """Ready for the next notification: the words, actions and expiry go; who and what kind stay chosen."""
-        for text in (self.username, self.title, self.message, self.data, self.expires_at):
+        for text in (self.username, self.title, self.message, self.data, self.expires_at, self.deliver_at):
             text.set_value("")
         self.priority.set_value(None)
         self.ttl.set_value(None)
         for row in list(self.rows):
             self._remove_action(row)
         self.expiry.set_value("none")
+        self.when.set_value("now")
 
     def _show_target(self) -> None:
         self.username.set_visibility(self.target.value == "user")
@@ -244,6 +298,9 @@ class SendForm:
     def _show_expiry(self) -> None:
         self.ttl.set_visibility(self.expiry.value == "ttl")
         self.expires_at.set_visibility(self.expiry.value == "at")
+
+    def _show_when(self) -> None:
+        self.deliver_at.set_visibility(self.when.value == "later")
 
     def _show_template(self) -> None:
         """The type's defaults appear as placeholders: what is sent when a field is left blank."""

@@ -76,3 +76,29 @@ class NotificationPreference(SQLModel, table=True):
     summarized_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     """The end of the last quiet-hours window summarised; claimed with a conditional UPDATE, so once per window."""
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ScheduledNotification(SQLModel, table=True):
+    """A send stored now and delivered at `deliver_at` by the leader's job (services.notifications.schedule)."""
+
+    __tablename__ = "scheduled_notifications"
+    __table_args__ = (
+        Index("ix_scheduled_notifications_due", "deliver_at", sqlite_where=text("status = 'scheduled'"),
+              postgresql_where=text("status = 'scheduled'")),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    request: str = Field(sa_column=Column(Text, nullable=False))
+    """The send's keyword arguments as JSON (times as ISO text)."""
+    title: str = Field(max_length=200)
+    target: str = Field(max_length=80)
+    deliver_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(max_length=16)
+    """scheduled → delivering → delivered; or cancelled, or failed (with `error`)."""
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    notification_id: str | None = Field(default=None, max_length=36)
+    """Chosen when the delivery is claimed, so a delivery interrupted by a crash is finished, never repeated."""
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    error: str | None = Field(default=None, max_length=500)

@@ -18,6 +18,7 @@ from services.notifications.checks import check_channel, check_data, compose
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
 from services.notifications.rules import RULES, Rule, register_rules
+from services.notifications.schedule import ScheduledSends
 from services.notifications.stats import collect
 from services.notifications.store import Expired, NotificationStore, Reader
 from services.notifications.templates import ALERT_LEVELS, NotificationPriority, NotificationType
@@ -50,6 +51,8 @@ class NotificationService:
                  preferences: PreferenceBook | None = None) -> None:
         self._store = NotificationStore(engine)
         self.preferences = preferences
+        self.scheduled = ScheduledSends(engine, self, clock=clock)
+        """Sends stored now and delivered later by the leader's job."""
         self._writer = BatchWriter(self._store.insert, name="notification",
                                    batch_size=batch_size, flush_interval=flush_interval, queue_size=queue_size)
         self._users = users
@@ -102,11 +105,20 @@ class NotificationService:
         message: str | None = None, priority: int | None = None, channel: str | None = None,
         actions: list[dict[str, Any]] | None = None, expires_at: datetime | None = None,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
+        notification_id: str | None = None,
     ) -> dict[str, Any]:
-        """`send_notification` with keywords only, answering the whole notification (its REST shape)."""
+        """`send_notification` with keywords only, answering the whole notification (its REST shape).
+
+        `notification_id` is for scheduled sends, whose id is chosen when their delivery is claimed."""
         notification = self._build(user_id, notification_type, data, title, message, priority, channel, actions,
                                    expires_at, role, broadcast, ttl_seconds, correlation_id)
+        if notification_id is not None:
+            notification.id = notification_id
         return await self._send(notification, durable)
+
+    def notification_exists(self, notification_id: str) -> bool:
+        """Whether a notification with this id is stored (blocking)."""
+        return self._store.exists(notification_id)
 
     async def send_system_alert(self, title: str, message: str, alert_level: str = "info",
                                 data: dict[str, Any] | None = None, target_channel: str = "system", *,

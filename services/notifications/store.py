@@ -280,6 +280,10 @@ class NotificationStore:
         with self._connect() as connection:
             return {_recipients(row) for row in connection.execute(query)}
 
+    def exists(self, notification_id: str) -> bool:
+        with self._connect() as connection:
+            return connection.scalar(select(N.c.id).where(N.c.id == notification_id)) is not None
+
     def arrived_between(self, reader: Reader, start: datetime, end: datetime) -> int:
         """Unread notifications the reader would have been told of live, created in [start, end), below emergency
         (those were pushed anyway): what quiet hours held back."""
