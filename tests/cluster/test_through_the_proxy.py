@@ -178,8 +178,9 @@ async def test_dashboard_figures_agree(cluster: Cluster) -> None:
     try:
         deadline = time.monotonic() + 8 * PUSH_INTERVAL + 5
         while True:
-            sockets = sum((await call("GET", f"{r}/api/v1/realtime/ws/stats", cluster.admin)).json()
-                          ["total_connections"] for r in cluster.replicas)
+            stats = [(await call("GET", f"{r}/api/v1/realtime/ws/stats", cluster.admin)).json()
+                     for r in cluster.replicas]
+            sockets = sum(s["total_connections"] for s in stats)
             shown = [await dashboard(replica, cluster.admin) for replica in (one, two)]
             expected = {"resources_distributed_total": before + 400.0, "active_connections": sockets}
             if all(figures == expected for figures in shown) or time.monotonic() > deadline:
