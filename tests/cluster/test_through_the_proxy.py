@@ -66,11 +66,11 @@ async def test_a_token_issued_by_one_replica_is_accepted_by_every_other(cluster:
 async def test_a_websocket_client_whose_replica_is_killed_reconnects_through_the_proxy_and_misses_nothing(
         cluster: Cluster) -> None:
     channel = f"k-{uuid.uuid4().hex[:10]}"
-    ws = await opened(cluster.proxy, cluster.admin, "admin")
+    # On a replica that does not lead: killing the leader is the next story (it takes the lease's 15 s).
+    ws, victim = await on_a_follower(cluster)
     await command(ws, "subscription_confirmed", type="subscribe", channel=channel)
     await broadcast(cluster.proxy, cluster.admin, channel, {"n": 0})
     last = (await until(ws, on(channel)))["seq"]
-    victim = await replica_of(cluster, ws)
 
     cluster.kill(victim)
     with pytest.raises(ConnectionClosed):  # the proxy closes it
@@ -253,6 +253,17 @@ async def replica_of(cluster: Cluster, ws: ClientConnection) -> int:
             if any(c["id"] == wanted for c in listed["connections"]):
                 return number
     raise AssertionError(f"no replica holds connection {wanted}")
+
+
+async def on_a_follower(cluster: Cluster) -> tuple[ClientConnection, int]:
+    """A raw WebSocket opened through the proxy that landed on a replica other than the leader."""
+    leader = await asyncio.to_thread(cluster.leader)
+    for _ in range(20):  # the proxy spreads token clients at random
+        ws = await opened(cluster.proxy, cluster.admin, "admin")
+        if (number := await replica_of(cluster, ws)) != leader:
+            return ws, number
+        await ws.close()
+    raise AssertionError("the proxy sent 20 WebSocket clients in a row to the leader")
 
 
 async def receive(ws: ClientConnection, seconds: float = 5) -> Frame:
