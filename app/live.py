@@ -31,11 +31,13 @@ class DashboardSection:
 
 @dataclass(slots=True, frozen=True)
 class AdminPanel:
-    """One tab of `/admin`."""
+    """One tab of `/admin`, or a part of one: panels of the same name share a tab, drawn by `part` then in the
+    order they were added (the tab takes the first one's icon)."""
 
     name: str
     icon: str
     draw: AdminSection
+    part: int = 0
 
 
 class LiveBridge:

@@ -65,12 +65,17 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
                 return None
             page_heading("Control panel")
             every = sorted([*live.admin_panels, *panels],
-                           key=lambda p: order.index(p.name) if p.name in order else len(order))
+                           key=lambda p: (order.index(p.name) if p.name in order else len(order), p.part))
+            tabbed: dict[str, list[AdminPanel]] = {}
+            for panel in every:  # features may add parts to one tab (silences to Metrics)
+                tabbed.setdefault(panel.name, []).append(panel)
             with ui.tabs().classes("w-full").props("inline-label outside-arrows mobile-arrows") as tabs:
-                tab_of = {p.name: ui.tab(p.name, icon=p.icon).mark(f"tab-{p.name.lower()}") for p in every}
+                tab_of = {name: ui.tab(name, icon=parts[0].icon).mark(f"tab-{name.lower()}")
+                          for name, parts in tabbed.items()}
             authorize = admin_guard(auth, principal)
             with ui.tab_panels(tabs, value=tab_of[every[0].name]).classes("w-full bg-transparent"):
-                for panel in every:
-                    with ui.tab_panel(tab_of[panel.name]).classes("gap-4 px-0"):
-                        await unless_unavailable(panel.draw(principal, authorize))
+                for name, parts in tabbed.items():
+                    with ui.tab_panel(tab_of[name]).classes("gap-4 px-0"):
+                        for panel in parts:
+                            await unless_unavailable(panel.draw(principal, authorize))
         return None

@@ -2,6 +2,6 @@
 and jobs (`register`). The container and `app.web` call them in `FEATURES` order, so a feature can use what an
 earlier one built (the hub's delivery is in place before notifications and metrics are built)."""
 
-from app.wiring import metrics, notifications, realtime
+from app.wiring import metrics, notifications, realtime, silences
 
-FEATURES = (realtime, notifications, metrics)
+FEATURES = (realtime, notifications, silences, metrics)

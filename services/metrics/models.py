@@ -60,3 +60,19 @@ class MetricAlertRule(SQLModel, table=True):
     last_fired_at: float | None = None
     resolved_at: float | None = None
     last_value: float | None = None
+
+
+class MetricSilence(SQLModel, table=True):
+    """An admin's silence of one alert rule, or of every rule on one metric, until `ends_at` (or ended early)."""
+
+    __tablename__ = "metric_silences"
+
+    id: str = Field(primary_key=True, max_length=36)
+    rule_id: str | None = Field(default=None, max_length=64)
+    metric_name: str | None = Field(default=None, max_length=100)
+    reason: str = Field(max_length=500)
+    created_by: str = Field(max_length=64)
+    starts_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    ended_by: str | None = Field(default=None, max_length=64)

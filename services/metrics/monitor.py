@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[..., Awaitable[Any]]
 HealthReport = Callable[[], Awaitable[dict[str, Any]]]
+SilenceFor = Callable[[AlertRule], Awaitable[dict[str, Any] | None]]
 SOURCE = "metrics"
 
 
@@ -32,6 +33,12 @@ class AlertMonitor:
         self._value_of = value_of
         self._unit_of = unit_of
         self._record = record
+        self.silenced: SilenceFor | None = None
+        """Set by the silences feature: the active silence of a rule, carried by its announcements (a silenced
+        alert still fires and shows as firing; the notification rules send nothing for it)."""
+        self.silenced_now: Callable[[AlertRule], bool] | None = None
+        """Whether a rule is silenced (from what `silenced` last read): a silenced rule does not raise the derived
+        health either, or the health alert would notify what the silence keeps quiet."""
 
     async def evaluate(self) -> list[Transition]:
         """Advance every rule, store changed state, publish fired/resolved, then update the health."""
@@ -74,7 +81,8 @@ class AlertMonitor:
                 report = {"health": {"status": "error", "error": str(error)[:200]}}
         firing = self.rules.firing()
         self._record("metric_alerts_firing", len(firing))
-        status = derive_health(firing, report)
+        quiet = self.silenced_now
+        status = derive_health([rule for rule in firing if not quiet(rule)] if quiet else firing, report)
         if status != self.system_health:
             previous, self.system_health = self.system_health, status
             if announce:
@@ -86,6 +94,10 @@ class AlertMonitor:
         data = {"rule_id": rule.id, "metric_name": rule.metric_name, "value": transition.value,
                 "threshold": rule.threshold, "condition": rule.condition, "severity": rule.severity,
                 "unit": self._unit_of(rule.metric_name)}
+        if self.silenced is not None:
+            silence = await self.silenced(rule)
+            if silence is not None:
+                data["silenced"] = silence
         fired = transition.kind == "fired"
         log.log(logging.WARNING if fired else logging.INFO, "metric alert %s: %s %s %s (value %s)",
                 transition.kind, rule.metric_name, rule.condition, rule.threshold, transition.value)

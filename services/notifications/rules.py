@@ -132,6 +132,8 @@ async def community_created(service: NotificationService, event: Event) -> list[
 
 async def metric_alert_fired(service: NotificationService, event: Event) -> list[str]:
     data = event.data
+    if data.get("silenced"):  # an admin silenced the rule or its metric: it fires, nobody is notified
+        return []
     name = _text(data.get("metric_name"), "unknown metric")
     severity = str(data.get("severity", "warning")).lower()
     return [await service.send_system_alert(
@@ -141,6 +143,8 @@ async def metric_alert_fired(service: NotificationService, event: Event) -> list
 
 async def metric_alert_resolved(service: NotificationService, event: Event) -> list[str]:
     data = event.data
+    if data.get("silenced"):
+        return []
     name = _text(data.get("metric_name"), "unknown metric")
     return [await service.send_system_alert(
         _clip(f"✅ Metric Alert Resolved: {name}", 200), _metric_sentence(name, "is back to", data), "info",
