@@ -10,8 +10,8 @@ them through Redis. Printed:
 1. Cross-replica delivery latency at `--rate` sends/s: p50, p99 (send on A, one client on B).
 2. CPU microseconds per delivery on B with `--clients` clients, for messages from Redis (sent on A) and local ones
    (sent on B itself; this includes B answering the POST), from /proc/<pid>/stat utime+stime, B's idle CPU subtracted.
-3. Redis commands per message (INFO stats total_commands_processed; the idle rate of the two replicas subtracted)
-   and the commands by name.
+3. Redis commands per message (INFO stats total_commands_processed; the idle rate of the two replicas subtracted),
+   the commands by name, and Redis's own CPU per message (so the messages/s one Redis core carries).
 
 The replicas share one SQLite file (no database work is on the broadcast path) and one SECRET_KEY.
 """
@@ -58,7 +58,7 @@ def main() -> None:
         sys.exit("this benchmark needs taskset and redis-server")
     os.sched_setaffinity(0, {0})  # the load generator stays off B's core
     with ExitStack() as stack:
-        redis_url = stack.enter_context(private_redis())
+        redis_url, redis_pid = stack.enter_context(private_redis())
         data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         env = {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{data / 'shared.db'}",
                "SECRET_KEY": secrets.token_urlsafe(32), "WS_MAX_CONNECTIONS_PER_USER": "1000"}
@@ -66,7 +66,7 @@ def main() -> None:
         (data / "b").mkdir()
         a = Replica(*stack.enter_context(app_process_on(data / "a", core=0, REPLICA_NAME="bench-a", **env)))
         b = Replica(*stack.enter_context(app_process_on(data / "b", core=1, REPLICA_NAME="bench-b", **env)))
-        asyncio.run(measure(args, a, b, redis.Redis.from_url(redis_url)))
+        asyncio.run(measure(args, a, b, redis.Redis.from_url(redis_url), redis_pid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class Replica:
         return self.process.pid
 
 
-async def measure(args: argparse.Namespace, a: Replica, b: Replica, store: redis.Redis) -> None:
+async def measure(args: argparse.Namespace, a: Replica, b: Replica, store: redis.Redis, redis_pid: int) -> None:
     token = admin_token(a.url)
     print("two replicas on one Redis (A on core 0 with the load generator and Redis, B alone on core 1)\n")
     await asyncio.sleep(2)  # start-up work (first samples, leadership) out of the way
@@ -90,10 +90,11 @@ async def measure(args: argparse.Namespace, a: Replica, b: Replica, store: redis
         await welcome(ws)
         latencies: list[float] = []
         receiver = asyncio.create_task(receive_latencies(ws, latencies))
-        before, a_before, redis_before = usage(b.pid), usage(a.pid), commands(store)
+        before, a_before, redis_before, redis_cpu = usage(b.pid), usage(a.pid), commands(store), usage(redis_pid)
         sent, elapsed = await send(a.url, token, args.rate, args.seconds)
         await asyncio.sleep(1)
         after, a_after, redis_after = usage(b.pid), usage(a.pid), commands(store)
+        redis_cpu = usage(redis_pid) - redis_cpu
         receiver.cancel()
     latencies.sort()
     print(f"1. cross-replica delivery latency (POST on A -> Redis -> B -> client), {args.rate:.0f} sends/s asked")
@@ -108,6 +109,8 @@ async def measure(args: argparse.Namespace, a: Replica, b: Replica, store: redis
     print(f"\n3. Redis commands per message: {commands_per:.1f} ("
           + ", ".join(f"{name} {count / sent:.1f}" for name, count in
                       sorted(by_name.items(), key=lambda item: -item[1]) if count / sent >= 0.05) + ")")
+    print(f"   Redis CPU per message (two replicas subscribed): {redis_cpu * 1e6 / sent:.0f} us, so one Redis core "
+          f"carries about {sent / max(redis_cpu, 1e-9):,.0f} messages/s")
 
     # 2. CPU on B: a fixed cost per message and a cost per delivery (per client), from Redis vs local
     print(f"\n2. B's CPU at {args.cpu_rate:.0f} messages/s, 1 and {args.clients} clients on B")
@@ -261,7 +264,7 @@ def quantile(ordered: list[float], q: float) -> float:
 
 
 @contextmanager
-def private_redis() -> Iterator[str]:
+def private_redis() -> Iterator[tuple[str, int]]:
     """A redis-server of this benchmark alone (its command counts are then the replicas' only), on core 0."""
     port = free_port()
     process = subprocess.Popen(["taskset", "-c", "0", "redis-server", "--port", str(port), "--bind", "127.0.0.1",
@@ -275,7 +278,7 @@ def private_redis() -> Iterator[str]:
             except redis.ConnectionError:
                 time.sleep(0.05)
         client.close()
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
