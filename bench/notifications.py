@@ -3,7 +3,9 @@
 1. sends/s through the Python API, until committed (this process pinned to core 1);
 2. REST sends/s, each answered after its commit (server on core 0, wrk on core 1);
 3. send -> delivery latency to a connected WebSocket client at 1,000 sends/s (server core 0, client core 1);
-4. a broadcast to 10,000 accounts: time to send and rows written.
+4. a broadcast to 10,000 accounts: time to send and rows written;
+5. the cost of preferences on the send path: sends/s to 10,000 people who all have preferences, next to the same
+   sends without the preference book and with it but nobody having any (target: at most 10 % slower).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,7 +37,9 @@ from services.delivery import BrokerDelivery
 from services.events import EventSystem
 from services.models import User, utcnow
 from services.notifications import NotificationService
-from services.notifications.models import NotificationReceipt, NotificationRecord
+from services.notifications.models import NotificationPreference, NotificationReceipt, NotificationRecord
+from services.notifications.preference_book import PreferenceBook
+from services.notifications.preferences import parse_preferences
 from services.users import UserStore
 
 SEND_LUA = """
@@ -76,15 +81,16 @@ async def python_api(args: argparse.Namespace, folder: Path) -> None:
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
 
-async def _sends(service: NotificationService, events: EventSystem, count: int) -> tuple[float, float]:
+async def _sends(service: NotificationService, events: EventSystem, count: int,
+                 people: int = 100) -> tuple[float, float]:
     send = service.send_notification
-    for n in range(5000):  # warm-up: caches, first batches, thread pool
-        await send(f"human-{n % 100}", "resource_distribution", {"amount": 800})
+    for n in range(max(5000, people)):  # warm-up: caches (every person's preferences), first batches, threads
+        await send(f"human-{n % people}", "resource_distribution", {"amount": 800})
     await service.flush()
     await events.flush()
     start = time.perf_counter()
     for n in range(count):
-        await send(f"human-{n % 100}", "resource_distribution", {"amount": 800 + n % 7})
+        await send(f"human-{n % people}", "resource_distribution", {"amount": 800 + n % 7})
     returned = time.perf_counter() - start
     await service.flush()
     await events.flush()
@@ -124,6 +130,40 @@ async def broadcast(args: argparse.Namespace, folder: Path) -> None:
     await events.stop()
     await broker.stop()
     engine.dispose()
+
+
+async def preferences(args: argparse.Namespace, folder: Path) -> None:
+    os.sched_setaffinity(0, {1})
+    people = args.accounts
+    print(f"5. preferences on the send path: {args.sends:,} personal sends to {people:,} people, {args.db_label}")
+    settings = orjson.dumps(parse_preferences({
+        "types": {"truth_update": False}, "min_priority": 2,
+        "quiet_hours": {"start": "03:00", "end": "03:01", "timezone": "Europe/Berlin"}}).to_dict()).decode()
+    figures: dict[str, float] = {}
+    for label in ("no preference book", "book, nobody has preferences", "book, everyone has preferences"):
+        engine = _engine(args, folder / f"preferences-{len(figures)}.db")
+        if label.startswith("book, everyone"):
+            with engine.begin() as connection:
+                connection.execute(insert(NotificationPreference), [
+                    {"username": f"human-{n}", "settings": settings, "quiet": True, "updated_at": utcnow()}
+                    for n in range(people)])
+        broker = create_broker("memory://")
+        await broker.start()
+        events = EventSystem(None, broker)
+        await events.start()
+        book = None if label.startswith("no ") else PreferenceBook(engine, broker)
+        service = NotificationService(engine, UserStore(engine), events, BrokerDelivery(broker), preferences=book)
+        await service.start()
+        returned, committed = await _sends(service, events, args.sends, people=people)
+        figures[label] = committed
+        print(f"   {label}: {returned:,.0f}/s returned, {committed:,.0f}/s committed")
+        await service.stop()
+        await events.stop()
+        await broker.stop()
+        engine.dispose()
+    base, full = figures["no preference book"], figures["book, everyone has preferences"]
+    print(f"   everyone with preferences is {(1 - full / base) * 100:+.1f} % slower than no book (target <= 10 %)")
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
 
 def rest(args: argparse.Namespace) -> None:
@@ -280,6 +320,8 @@ async def main(args: argparse.Namespace) -> None:
             await latency(args)
         if "broadcast" in args.parts:
             await broadcast(args, Path(folder))
+        if "preferences" in args.parts:
+            await preferences(args, Path(folder))
 
 
 if __name__ == "__main__":
@@ -291,5 +333,5 @@ if __name__ == "__main__":
     parser.add_argument("--latency-seconds", type=float, default=5)
     parser.add_argument("--accounts", type=int, default=10_000, help="accounts for the broadcast")
     parser.add_argument("--url", default="", help="a scratch PostgreSQL database (its schema is dropped!)")
-    parser.add_argument("--parts", default="api,rest,latency,broadcast")
+    parser.add_argument("--parts", default="api,rest,latency,broadcast,preferences")
     asyncio.run(main(parser.parse_args()))

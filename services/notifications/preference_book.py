@@ -66,6 +66,10 @@ class PreferenceBook:
             return found
         return await self._load(username)
 
+    def peek(self, username: str) -> Preferences | None:
+        """The cached preferences or None, touching nothing (the send path's fast look)."""
+        return self._cache.get(username)
+
     def cached(self, username: str) -> Preferences | None:
         """The cached preferences, or None (then a load starts, so the next look finds them)."""
         found = self._cache.get(username)

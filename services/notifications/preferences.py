@@ -39,10 +39,10 @@ class QuietHours:
     start: time
     end: time
     timezone: str
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zone", ZoneInfo(self.timezone))  # looked up once, not on every send
 
     def active(self, now: datetime) -> bool:
         """Whether `now` (aware) falls inside the window, read on the person's wall clock (so DST is theirs)."""

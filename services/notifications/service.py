@@ -313,8 +313,11 @@ class NotificationService:
         per person where it is fanned out (`live_for`)."""
         if notification.user_id is None or self.preferences is None:
             return Decision.PUSHED
-        decision = decide(await self.preferences.get(notification.user_id), notification.type,
-                          notification.priority, self._now())
+        book = self.preferences
+        found = book.peek(notification.user_id) or await book.get(notification.user_id)
+        if found.is_default:
+            return Decision.PUSHED
+        decision = decide(found, notification.type, notification.priority, notification.created_at)
         if decision is not Decision.PUSHED:
             self._counters["held"] += 1
         return decision
