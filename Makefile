@@ -22,11 +22,14 @@ demo: | $(UV)  ## like run, plus built-in traffic of the three external systems 
 	$(SYNC)
 	DEMO=1 $(BIN)/python main.py
 
-browser:  ## Chromium for the browser tests (Debian's package; Playwright drives it via executable_path)
-	@if [ -z "$(CHROMIUM)" ] && [ -z "$$CHROMIUM_PATH" ]; then \
-		echo "installing chromium (Debian package)"; \
+browser:  ## Chromium for the browser tests, nginx for the cluster tests (Debian's packages; Playwright drives Chromium via executable_path)
+	@missing=""; \
+	if [ -z "$(CHROMIUM)" ] && [ -z "$$CHROMIUM_PATH" ]; then missing="chromium"; fi; \
+	if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ -z "$$NGINX_BIN" ]; then missing="$$missing nginx"; fi; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (Debian packages)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 test: browser | $(UV)  ## the whole suite

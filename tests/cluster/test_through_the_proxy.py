@@ -164,7 +164,6 @@ def test_a_replica_with_another_secret_key_refuses_to_start(cluster: Cluster) ->
 
 # --- figures that agree ------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(reason="pending leader aggregation", strict=False)
 async def test_dashboard_figures_agree(cluster: Cluster) -> None:
     one, two = cluster.replicas[:2]
     human = await account(cluster)
