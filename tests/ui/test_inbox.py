@@ -10,9 +10,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 from nicegui.testing import User
 
 from components.notifications.inbox import PAGE, Inbox
+from services.notifications import NotificationService
 from tests.app_fixtures import USER_PASSWORD, create_account
 
 SEND = "/api/v1/notifications/send"
@@ -151,3 +153,28 @@ async def test_the_bell_lists_the_latest_titles_live(user: User, client: httpx.A
     bell = user.find(marker="notification-bell")
     await user.should_see("Check the pumps")
     assert bell.elements
+
+
+async def test_three_open_views_of_one_account_cost_one_unread_count_per_change(
+        user: User, create_user: Callable[[], User], client: httpx.AsyncClient, admin_headers: dict[str, str],
+        user_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count is computed once where the change happens and rides on the push to every view of the account;
+    no view asks the database again."""
+    views = [user, create_user(), create_user()]
+    for view in views:
+        await log_in(view)
+    sent = await send(client, admin_headers, user_id="alice", notification_type="info", title="Counted once")
+    for view in views:
+        await view.should_see("Counted once")
+    asked: list[str] = []
+    original = NotificationService.unread_count
+
+    async def counted(self: NotificationService, user_id: str, **options: object) -> int:
+        asked.append(user_id)
+        return await original(self, user_id, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NotificationService, "unread_count", counted)
+    read = await client.post(f"/api/v1/notifications/{sent}/read", headers=user_headers)
+    assert read.status_code == 200, read.text
+    await asyncio.sleep(0.5)  # every view has had the push
+    assert asked == ["alice"]
