@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from nicegui import Client, core
 from nicegui import app as nicegui_app
-from nicegui import core
 from starlette.middleware import Middleware
 
 from app import demo
@@ -19,6 +18,7 @@ from app.api import events as events_api
 from app.api import health as health_api
 from app.api import users as users_api
 from app.asgi import add_api_not_found, build_api, replace_slow_middlewares
+from app.collector import FREEZE_SECONDS, Collector
 from app.container import Services
 from app.headers import OriginPolicy, SecurityHeaders
 from app.live import LiveBridge
@@ -79,10 +79,11 @@ def _run_with_app(services: Services, live: LiveBridge, api: FastAPI) -> None:
                                                              docs_public=services.settings.docs_public))
             await services.start()
             live.start()
-            # Everything built at start-up lives as long as the process: keep it out of the collector's scans,
-            # which otherwise walk hundreds of thousands of framework objects and show up as latency spikes.
-            gc.collect()
-            gc.freeze()
+            # Everything built at start-up lives as long as the process, and every open page for a while: keep
+            # them out of the collector's scans, which otherwise walk every live object (app/collector.py).
+            collector = Collector(lambda: Client.instances.keys())
+            collector.tick()
+            nicegui_app.timer(FREEZE_SECONDS, collector.tick)
             try:
                 yield
             finally:
