@@ -10,6 +10,7 @@ from nicegui import Event as UiEvent
 
 from components.common.guard import Authorize
 from components.events.describe import Describer
+from components.notifications import TraceLinks
 from services.broker import Broker
 from services.events import LIVE_CHANNEL
 from services.users import Principal
@@ -62,6 +63,8 @@ class LiveBridge:
         self._channels: dict[str, UiEvent[dict[str, Any]]] = {}
         self._unsubscribe: dict[str, Callable[[], None]] = {}
         self._running = False
+        self.notification_traces: TraceLinks | None = None
+        """Delivery traces for the admin panels (set by the notifications feature)."""
         self.notification_observer: Callable[[str, str, int], None] | None = None
         """Told (notification id, channel, browser views subscribed) for each `notification` this process hears."""
 

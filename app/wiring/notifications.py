@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.container import Services
     from app.live import AdminSection, LiveBridge, Section
     from components.common.guard import Authorize
+    from components.notifications import TraceLinks
 
 
 def build(services: Services) -> None:
@@ -52,6 +53,7 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
     for router in notifications_api.routers(services.auth, services.notifications):
         api.include_router(router)
     live.notification_observer = _views_reached(services.notifications.trace)
+    live.notification_traces = _trace_links(services.notifications)
     live.sections.append(DashboardSection("inbox", _inbox_section(services.notifications, live)))
     live.header_items.append(_bell(services.notifications, live))
     live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))
@@ -107,6 +109,16 @@ def _admin_panel(services: Services, live: LiveBridge) -> AdminSection:
                                  username=principal.username)
 
     return draw
+
+
+def _trace_links(notifications: NotificationService) -> TraceLinks:
+    """Admin panels open any notification's trace (the panel itself is admin-only, and re-authorizes per click)."""
+    from components.notifications import TraceLinks
+
+    async def load(notification_id: str) -> dict[str, Any] | None:
+        return await notifications.get_trace(notification_id, "admin", admin=True)
+
+    return TraceLinks(load, notifications.caused_by)
 
 
 def _connections_reached(trace: Tracer) -> Callable[[str, str, int], None]:

@@ -49,6 +49,8 @@ class NotificationAdminSource(Protocol):
                     durable: bool = ...) -> dict[str, Any]: ...
     async def get_notification_stats(self) -> dict[str, Any]: ...
     async def sweep(self) -> dict[str, int]: ...
+    async def get_trace(self, notification_id: str, user_id: str, *, role: str | None = ...,
+                        admin: bool = ...) -> dict[str, Any] | None: ...
 
     @property
     def scheduled(self) -> ScheduledSource:
@@ -84,7 +86,8 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
                 Cleanup(source, authorize)
     with ui.card().classes("neon-card w-full"):
         section_heading("Statistics")
-        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
+        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE,
+                                  trace=lambda nid: source.get_trace(nid, username, admin=True), authorize=authorize)
     events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
     await stats.refresh()
     await scheduled.refresh()

@@ -262,6 +262,11 @@ class NotificationService:
             return None
         return await self.trace.trace(notification_id, viewer=user_id)
 
+    async def caused_by(self, event_id: str) -> list[dict[str, Any]]:
+        """`{id, title, recipients}` of the (first 20) notifications an event caused."""
+        await self._writer.flush()
+        return await asyncio.to_thread(self._store.caused_by, event_id)
+
     async def get_notification_stats(self) -> dict[str, Any]:
         """Counts by type, priority, user, role and target, receipts, the 10 newest, and service counters."""
         await self._writer.flush()
