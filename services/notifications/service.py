@@ -340,7 +340,7 @@ class NotificationService:
         self._trace_origin(notification, sent_by, scheduled_by)
         decision = Decision.PUSHED if bypass else await self._decide(notification)
         if notification.user_id is not None:
-            self.trace.decided(notification.id, notification.user_id, decision.value)
+            self.trace.decided(notification.id, notification.user_id, decision.value, capped=False)
         if decision is Decision.PUSHED:
             await self._push(notification.recipients, "notification", sent)
             self.trace.delivered(notification.id, notification.recipients)  # this replica's row, even if none heard

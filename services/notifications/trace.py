@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ class Tracer:
     """Records steps without waiting and answers a notification's trace; `expire()` is the retention job."""
 
     def __init__(self, engine: Engine, *, replica: str, days: float = 7, clock: Callable[[], datetime] = utcnow,
-                 buffer_size: int = 10_000, batch_size: int = 500, flush_interval: float = 0.05,
+                 buffer_size: int = 20_000, batch_size: int = 2000, flush_interval: float = 0.02,
                  enabled: bool = True, tally_seconds: float = TALLY_SECONDS) -> None:
         self._engine = engine
         self.replica = replica[:64]
@@ -83,6 +84,7 @@ class Tracer:
         self._seen: OrderedDict[str, _Seen] = OrderedDict()
         self._tally: dict[tuple[str, str], dict[str, Any]] = {}
         self._overflowing: dict[str, _Seen] = {}
+        self._timer: asyncio.TimerHandle | None = None
         self.recorded = 0
         self.dropped = 0
 
@@ -90,6 +92,9 @@ class Tracer:
         self._writer.start()
 
     async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._settle_all()
         await self._writer.stop()
 
@@ -111,24 +116,26 @@ class Tracer:
 
     def record(self, notification_id: str, step: Step, text: str, *, recipient: str | None = None,
                detail: dict[str, Any] | None = None, count: int = 0, at: datetime | None = None,
-               step_id: str | None = None) -> None:
-        """Queue one step; never waits (a full buffer drops it and counts the drop)."""
+               step_id: str | None = None, capped: bool = True) -> None:
+        """Queue one step; never waits (a full buffer drops it and counts the drop). `capped` False: the
+        notification has one recipient (a personal one), so the recipient cap need not be kept."""
         if not self.enabled:
             return
-        if recipient is not None and step in PER_RECIPIENT and not self._listed(notification_id, recipient, step):
+        if capped and recipient is not None and step in PER_RECIPIENT \
+                and not self._listed(notification_id, recipient, step):
             return
         row = {"id": step_id or new_notification_id(), "notification_id": notification_id,
                "at": at or as_utc(self._clock()), "replica": self.replica, "step": step.value, "recipient": recipient,
-               "text": text[:TEXT_LIMIT], "detail": orjson.dumps(detail or {}).decode(), "count": count}
+               "text": text[:TEXT_LIMIT], "detail": orjson.dumps(detail).decode() if detail else "{}", "count": count}
         if self._writer.offer(row):
             self.recorded += 1
         else:
             self.dropped += 1
 
-    def decided(self, notification_id: str, recipient: str, decision: str) -> None:
+    def decided(self, notification_id: str, recipient: str, decision: str, *, capped: bool = True) -> None:
         """A preference decision for one recipient (pushed, muted, held for quiet hours, below min priority, ...)."""
         self.record(notification_id, Step.DECISION, f"{recipient}: {_DECISIONS.get(decision, decision)}",
-                    recipient=recipient, detail={"decision": decision})
+                    recipient=recipient, detail={"decision": decision}, capped=capped)
 
     def delivered(self, notification_id: str, channel: str, *, connections: int = 0, views: int = 0) -> None:
         """Count a live delivery on this process; the counts heard within TALLY_SECONDS make one step."""
@@ -138,15 +145,25 @@ class Tracer:
         tally = self._tally.get(key)
         if tally is None:
             tally = self._tally[key] = {"at": as_utc(self._clock()), "id": new_notification_id(), "connections": 0,
-                                        "views": 0}
-            try:
-                asyncio.get_running_loop().call_later(self._tally_seconds, self._settle, key)
-            except RuntimeError:  # no loop (a plain call): record at once
-                tally["connections"], tally["views"] = connections, views
-                self._settle(key)
-                return
+                                        "views": 0, "due": time.monotonic() + self._tally_seconds}
+            if self._timer is None:  # one timer for all tallies, not one per notification (cheap on the send path)
+                try:
+                    self._timer = asyncio.get_running_loop().call_later(self._tally_seconds, self._settle_due)
+                except RuntimeError:  # no loop (a plain call): record at once
+                    tally["connections"], tally["views"] = connections, views
+                    self._settle(key)
+                    return
         tally["connections"] += connections
         tally["views"] += views
+
+    def _settle_due(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        for key, tally in list(self._tally.items()):  # insertion order is the order they became due
+            if tally["due"] > now:
+                self._timer = asyncio.get_running_loop().call_later(tally["due"] - now, self._settle_due)
+                return
+            self._settle(key)
 
     async def trace(self, notification_id: str, *, viewer: str | None = None) -> dict[str, Any]:
         """The steps in time order; `viewer` (a non-admin) sees only their own per-recipient steps."""
@@ -206,7 +223,13 @@ class Tracer:
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self._engine.begin() as connection:
-            connection.execute(insert(T), rows)
+            if self._engine.dialect.name == "sqlite":  # the driver's executemany: skips SQLAlchemy's per-value work
+                connection.exec_driver_sql(_SQLITE_INSERT, [(
+                    row["id"], row["notification_id"], row["at"].isoformat(sep=" ", timespec="microseconds")[:26],
+                    row["replica"], row["step"], row["recipient"], row["text"], row["detail"], row["count"])
+                    for row in rows])
+            else:
+                connection.execute(insert(T), rows)
 
     def _steps(self, notification_id: str) -> list[Any]:
         query = (select(T).where(T.c.notification_id == notification_id).order_by(T.c.at, T.c.id)
@@ -219,6 +242,9 @@ class Tracer:
             return int(connection.execute(delete(T).where(T.c.at < cutoff)).rowcount or 0)
 
 
+_COLUMNS = ("id", "notification_id", "at", "replica", "step", "recipient", "text", "detail", "count")
+assert set(_COLUMNS) == set(T.c.keys()), "a new column must be added to _COLUMNS and Tracer._insert"
+_SQLITE_INSERT = f"INSERT INTO {T.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _DECISIONS = {"pushed": "pushed live", "held_for_quiet_hours": "held for quiet hours (in the inbox, no push)",
               "muted": "muted this type (in the inbox, no push)",
               "below_min_priority": "below their minimum priority (in the inbox, no push)",
