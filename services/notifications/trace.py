@@ -134,8 +134,10 @@ class Tracer:
 
     def decided(self, notification_id: str, recipient: str, decision: str, *, capped: bool = True) -> None:
         """A preference decision for one recipient (pushed, muted, held for quiet hours, below min priority, ...)."""
+        if not self.enabled or (capped and not self._listed(notification_id, recipient, Step.DECISION)):
+            return  # checked before the text is built: a broadcast asks this for every connection and view
         self.record(notification_id, Step.DECISION, f"{recipient}: {_DECISIONS.get(decision, decision)}",
-                    recipient=recipient, detail={"decision": decision}, capped=capped)
+                    recipient=recipient, detail={"decision": decision}, capped=False)
 
     def delivered(self, notification_id: str, channel: str, *, connections: int = 0, views: int = 0) -> None:
         """Count a live delivery on this process; the counts heard within TALLY_SECONDS make one step."""
