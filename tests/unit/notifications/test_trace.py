@@ -26,8 +26,8 @@ def clock() -> DateClock:
 
 
 @pytest.fixture
-async def tracer(sqlite_engine: Engine, clock: DateClock) -> AsyncIterator[Tracer]:
-    trace = Tracer(sqlite_engine, replica="r1", days=7, clock=clock, tally_seconds=0.01)
+async def tracer(engine: Engine, clock: DateClock) -> AsyncIterator[Tracer]:
+    trace = Tracer(engine, replica="r1", days=7, clock=clock, tally_seconds=0.01)
     trace.start()
     yield trace
     await trace.stop()
@@ -89,8 +89,8 @@ async def test_steps_older_than_the_retention_are_expired(tracer: Tracer, clock:
     assert [s["step"] for s in (await tracer.trace(NID))["steps"]] == ["read"]
 
 
-async def test_a_full_buffer_drops_and_counts_instead_of_waiting(sqlite_engine: Engine, clock: DateClock) -> None:
-    trace = Tracer(sqlite_engine, replica="r1", clock=clock, buffer_size=3)  # not started: nothing drains it
+async def test_a_full_buffer_drops_and_counts_instead_of_waiting(engine: Engine, clock: DateClock) -> None:
+    trace = Tracer(engine, replica="r1", clock=clock, buffer_size=3)  # not started: nothing drains it
     for n in range(5):
         trace.record(NID, Step.SENT_BY, f"step {n}")
     assert (trace.recorded, trace.dropped) == (3, 2)
@@ -102,10 +102,10 @@ async def test_a_full_buffer_drops_and_counts_instead_of_waiting(sqlite_engine: 
 
 
 async def test_a_rule_made_notification_records_event_rule_decision_delivery_and_read(
-        sqlite_engine: Engine, clock: DateClock) -> None:
-    trace = Tracer(sqlite_engine, replica="r1", clock=clock, tally_seconds=0.01)
+        engine: Engine, clock: DateClock) -> None:
+    trace = Tracer(engine, replica="r1", clock=clock, tally_seconds=0.01)
     bus = EventSystem()
-    service = NotificationService(sqlite_engine, Accounts(alice="user"), bus, Recorder(),  # type: ignore[arg-type]
+    service = NotificationService(engine, Accounts(alice="user"), bus, Recorder(),  # type: ignore[arg-type]
                                   clock=clock, rules=RULES, trace=trace)
     await bus.start()
     await service.start()
