@@ -273,8 +273,10 @@ class NotificationService:
         now = self._now()
         stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
         writer = self._writer
+        trace = self.trace.stats
         return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
-                "pending_writes": writer.pending, "history_size": self.history_size}
+                "pending_writes": writer.pending, "history_size": self.history_size,
+                "trace_steps_recorded": trace["recorded"], "trace_steps_dropped": trace["dropped"]}
 
     async def cleanup_expired_notifications(self) -> int:
         """Delete expired notifications (telling live views) and prune history; the number expired."""
@@ -360,7 +362,7 @@ class NotificationService:
             correlation = event.correlation_id or event.id
             trace.record(nid, Step.EVENT, f"event {event.type} from {event.source} (correlation id {correlation})",
                          detail={"event_id": event.id, "type": str(event.type), "source": event.source,
-                                 "correlation_id": correlation})
+                                 "correlation_id": correlation, "timestamp": as_utc(event.timestamp).isoformat()})
             trace.record(nid, Step.RULE, f"rule \"{name}\" matched", detail={"rule": name})
         elif scheduled_by is not None:
             trace.record(nid, Step.SCHEDULED, f"scheduled by {scheduled_by}", detail={"admin": scheduled_by})

@@ -44,7 +44,7 @@ async def test_a_rule_made_notification_shows_event_rule_decision_delivery_and_r
     steps = answer.json()["steps"]
     assert [s["step"] for s in steps] == ["event", "rule", "decision", "delivered", "read"]
     assert steps[0]["detail"] == {"event_id": event["id"], "type": "resource.distributed", "source": "ledger",
-                                  "correlation_id": event["correlation_id"]}
+                                  "correlation_id": event["correlation_id"], "timestamp": event["timestamp"]}
     assert "resource distributed → the human" in steps[1]["text"]
     assert steps[2]["detail"] == {"decision": "pushed"} and steps[2]["recipient"] == "alice"
     assert steps[3]["detail"]["channel"] == "user:alice" and steps[3]["detail"]["connections"] >= 1
