@@ -123,3 +123,21 @@ async def test_a_rule_made_notification_records_event_rule_decision_delivery_and
     finally:
         await service.stop()
         await bus.stop()
+
+
+async def test_a_scheduled_send_names_who_scheduled_it(engine: Engine, clock: DateClock) -> None:
+    trace = Tracer(engine, replica="r1", clock=clock, tally_seconds=0.01)
+    service = NotificationService(engine, Accounts(alice="user"), EventSystem(), Recorder(),  # type: ignore[arg-type]
+                                  clock=clock, trace=trace)
+    await service.start()
+    try:
+        await service.scheduled.schedule({"user_id": "alice", "notification_type": "info", "title": "Later"},
+                                         START.replace(hour=13), "root")
+        clock.advance(hours=2)
+        assert await service.scheduled.deliver_due() == 1
+        [note] = await service.get_user_notifications("alice")
+        found = await service.get_trace(note["id"], "alice")
+        assert found is not None
+        assert [(s["step"], s["text"]) for s in found["steps"][:1]] == [("scheduled", "scheduled by root")]
+    finally:
+        await service.stop()
