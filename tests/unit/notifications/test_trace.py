@@ -141,3 +141,24 @@ async def test_a_scheduled_send_names_who_scheduled_it(engine: Engine, clock: Da
         assert [(s["step"], s["text"]) for s in found["steps"][:1]] == [("scheduled", "scheduled by root")]
     finally:
         await service.stop()
+
+
+async def test_an_action_and_a_dismissal_are_recorded_with_who_and_which(engine: Engine, clock: DateClock) -> None:
+    trace = Tracer(engine, replica="r1", clock=clock, tally_seconds=0.01)
+    service = NotificationService(engine, Accounts(alice="user"), EventSystem(), Recorder(),  # type: ignore[arg-type]
+                                  clock=clock, trace=trace)
+    await service.start()
+    try:
+        sent = await service.send(user_id="alice", notification_type="info", title="Approve?",
+                                  actions=[{"label": "Approve", "action": "approve"}], sent_by="root")
+        clock.advance(seconds=1)
+        assert await service.perform_action(sent["id"], "alice", "approve")
+        clock.advance(seconds=1)
+        assert await service.dismiss_notification(sent["id"], "alice")
+        found = await service.get_trace(sent["id"], "root", admin=True)
+        assert found is not None
+        assert [s["step"] for s in found["steps"]] == ["sent_by", "decision", "delivered", "acted", "dismissed"]
+        assert found["steps"][3]["detail"] == {"action": "approve"} and "'Approve'" in found["steps"][3]["text"]
+        assert found["steps"][4]["text"] == "dismissed by alice"
+    finally:
+        await service.stop()
