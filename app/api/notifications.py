@@ -242,7 +242,7 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         return found
 
     @api.get("/{notification_id}/trace")
-    async def trace(notification_id: Annotated[str, Path(max_length=36)], caller: reader) -> dict[str, Any]:
+    async def trace(notification_id: str, caller: reader) -> dict[str, Any]:
         """The notification's path in time order: its cause (event and rule, or who sent it), each recipient's
         preference decision, each replica's live delivery (WebSocket connections and browser views reached), and
         reads, actions and dismissals. Admins see any; a recipient sees their own notification and only their own

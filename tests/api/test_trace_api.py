@@ -88,3 +88,5 @@ async def test_someone_elses_or_an_unknown_notification_is_404_and_anonymous_401
     assert unknown.status_code == 404
     async with httpx.AsyncClient(base_url=server.url) as api:
         assert (await api.get(f"{BASE}/{notification_id}/trace")).status_code == 401
+    nonsense = await get(server, tokens["alice"], f"{BASE}/{'x' * 80}/trace")
+    assert nonsense.status_code == 404  # like the other notification routes: not an id is not found
