@@ -10,6 +10,7 @@ from nicegui import Event as UiEvent
 
 from components.common.guard import Authorize
 from components.events.describe import Describer
+from components.notifications import TraceLinks
 from services.broker import Broker
 from services.events import LIVE_CHANNEL
 from services.users import Principal
@@ -62,6 +63,10 @@ class LiveBridge:
         self._channels: dict[str, UiEvent[dict[str, Any]]] = {}
         self._unsubscribe: dict[str, Callable[[], None]] = {}
         self._running = False
+        self.notification_traces: TraceLinks | None = None
+        """Delivery traces for the admin panels (set by the notifications feature)."""
+        self.notification_observer: Callable[[str, str, int], None] | None = None
+        """Told (notification id, channel, browser views subscribed) for each `notification` this process hears."""
 
     def start(self) -> None:
         self._running = True
@@ -91,4 +96,13 @@ class LiveBridge:
 
     def _listen(self, name: str, event: UiEvent[dict[str, Any]]) -> None:
         if name not in self._unsubscribe:
-            self._unsubscribe[name] = self.broker.add_listener(name, lambda _channel, message: event.emit(message))
+            self._unsubscribe[name] = self.broker.add_listener(name, lambda _channel, message: self._emit(
+                name, event, message))
+
+    def _emit(self, name: str, event: UiEvent[dict[str, Any]], message: dict[str, Any]) -> None:
+        event.emit(message)
+        observer = self.notification_observer
+        if observer is not None and isinstance(message, dict) and message.get("type") == "notification":
+            data = message.get("data")
+            if isinstance(data, dict) and isinstance(data.get("id"), str):
+                observer(data["id"], name, len(event.callbacks))  # each open inbox or bell of the channel

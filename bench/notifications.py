@@ -5,7 +5,9 @@
 3. send -> delivery latency to a connected WebSocket client at 1,000 sends/s (server core 0, client core 1);
 4. a broadcast to 10,000 accounts: time to send and rows written;
 5. the cost of preferences on the send path: sends/s to 10,000 people who all have preferences, next to the same
-   sends without the preference book and with it but nobody having any (target: at most 10 % slower).
+   sends without the preference book and with it but nobody having any (target: at most 10 % slower);
+6. delivery trace write cost per notification: personal sends with the trace on and off (µs per notification on
+   the send path, and until committed), and the trace writer's own cost per step when flushed in batches.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from services.notifications import NotificationService
 from services.notifications.models import NotificationPreference, NotificationReceipt, NotificationRecord
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import parse_preferences
+from services.notifications.trace import Step, Tracer
 from services.users import UserStore
 
 SEND_LUA = """
@@ -163,6 +166,46 @@ async def preferences(args: argparse.Namespace, folder: Path) -> None:
         engine.dispose()
     base, full = figures["no preference book"], figures["book, everyone has preferences"]
     print(f"   everyone with preferences is {(1 - full / base) * 100:+.1f} % slower than no book (target <= 10 %)")
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+
+
+async def trace(args: argparse.Namespace, folder: Path) -> None:
+    os.sched_setaffinity(0, {1})
+    print(f"6. delivery trace write cost: {args.sends:,} personal sends to 100 people, {args.db_label}")
+    figures: dict[str, tuple[float, float]] = {}
+    for label in ("trace off", "trace on"):
+        engine = _engine(args, folder / f"trace-{len(figures)}.db")
+        broker = create_broker("memory://")
+        await broker.start()
+        events = EventSystem(None, broker)
+        await events.start()
+        tracer = Tracer(engine, replica="bench", enabled=label == "trace on")
+        service = NotificationService(engine, UserStore(engine), events, BrokerDelivery(broker), trace=tracer)
+        await service.start()
+        figures[label] = await _sends(service, events, args.sends)
+        await tracer.flush()
+        print(f"   {label}: {figures[label][0]:,.0f}/s returned, {figures[label][1]:,.0f}/s committed; "
+              f"trace steps recorded {tracer.recorded:,}, dropped {tracer.dropped:,}")
+        await service.stop()
+        await events.stop()
+        await broker.stop()
+        engine.dispose()
+    (off_returned, off_committed), (on_returned, on_committed) = figures["trace off"], figures["trace on"]
+    print(f"   delivery trace write cost per notification: {(1 / on_returned - 1 / off_returned) * 1e6:+.1f} µs on "
+          f"the send path, {(1 / on_committed - 1 / off_committed) * 1e6:+.1f} µs until committed")
+    engine = _engine(args, folder / "trace-steps.db")
+    tracer = Tracer(engine, replica="bench", buffer_size=args.sends + 1)
+    start = time.perf_counter()
+    for n in range(args.sends):
+        tracer.record(f"n-{n % 1000}", Step.READ, "read by someone", recipient=f"u{n % 50}")
+    queued = time.perf_counter() - start
+    tracer.start()
+    await tracer.flush()
+    total = time.perf_counter() - start
+    print(f"   one step: {queued / args.sends * 1e6:.1f} µs to record, {(total - queued) / args.sends * 1e6:.1f} µs "
+          f"to flush in batches of 2,000")
+    await tracer.stop()
+    engine.dispose()
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
 
@@ -322,6 +365,8 @@ async def main(args: argparse.Namespace) -> None:
             await broadcast(args, Path(folder))
         if "preferences" in args.parts:
             await preferences(args, Path(folder))
+        if "trace" in args.parts:
+            await trace(args, Path(folder))
 
 
 if __name__ == "__main__":

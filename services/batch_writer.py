@@ -111,6 +111,14 @@ class BatchWriter:
             await self._queue.put(row)
         return None
 
+    def offer(self, row: Row) -> bool:
+        """Queue a row without waiting; False (nothing queued) when the queue is full. Written once started."""
+        try:
+            self._queue.put_nowait(row)
+        except asyncio.QueueFull:
+            return False
+        return True
+
     async def flush(self) -> None:
         """Wait until everything queued before this call has been written (or given up)."""
         if self._task is None:

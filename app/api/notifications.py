@@ -167,7 +167,7 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         try:
             if deliver_at is not None:
                 return stamped(await notifications.scheduled.schedule(request, deliver_at, caller.username))
-            sent = await notifications.send(**request, durable=True)
+            sent = await notifications.send(**request, durable=True, sent_by=caller.username)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         return stamped({"notification_id": sent["id"], **sent})
@@ -197,26 +197,27 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         return stamped({"scheduled_id": scheduled_id, "status": "cancelled"})
 
     @api.post("/system-alert", status_code=status.HTTP_201_CREATED)
-    async def system_alert(body: AlertRequest, _: admin) -> dict[str, Any]:
+    async def system_alert(body: AlertRequest, caller: admin) -> dict[str, Any]:
         """An alert for every admin, also pushed as `system_alert` on `target_channel`."""
-        return await _alert(body)
+        return await _alert(body, caller.username)
 
     @legacy.post("/system-alert", status_code=status.HTTP_201_CREATED, deprecated=True,
                  summary="System alert (original form)")
     async def legacy_alert(
-        _: admin, title: Annotated[Text, Query(max_length=200)], message: Annotated[Text, Query(max_length=2000)],
+        caller: admin, title: Annotated[Text, Query(max_length=200)],
+        message: Annotated[Text, Query(max_length=2000)],
         data: JsonObject | None = None, alert_level: Annotated[Text, Query(max_length=16)] = "info",
         target_channel: Annotated[Text, Query(max_length=64)] = "system",
     ) -> dict[str, Any]:
         """The original `POST .../notifications/system-alert?title=&message=&alert_level=&target_channel=`, with the
         JSON body as the alert's data."""
         return await _alert(AlertRequest(title=title, message=message, alert_level=alert_level,
-                                         target_channel=target_channel, data=data))
+                                         target_channel=target_channel, data=data), caller.username)
 
-    async def _alert(body: AlertRequest) -> dict[str, Any]:
+    async def _alert(body: AlertRequest, sent_by: str) -> dict[str, Any]:
         try:
             sent = await notifications.alert(body.title, body.message, body.alert_level, body.data,
-                                             body.target_channel, durable=True)
+                                             body.target_channel, durable=True, sent_by=sent_by)
         except NotificationError as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         return stamped({"notification_id": sent["id"], **sent})
@@ -239,6 +240,18 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return found
+
+    @api.get("/{notification_id}/trace")
+    async def trace(notification_id: str, caller: reader) -> dict[str, Any]:
+        """The notification's path in time order: its cause (event and rule, or who sent it), each recipient's
+        preference decision, each replica's live delivery (WebSocket connections and browser views reached), and
+        reads, actions and dismissals. Admins see any; a recipient sees their own notification and only their own
+        steps. Kept NOTIFICATION_TRACE_DAYS."""
+        found = await notifications.get_trace(notification_id, caller.username, role=caller.role,
+                                              admin=caller.role == "admin")
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{NOT_FOUND}, or no trace of it is yours to see")
+        return stamped(found)
 
     @api.post("/{notification_id}/read")
     async def read(notification_id: str, caller: reader) -> dict[str, Any]:

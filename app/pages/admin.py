@@ -14,6 +14,7 @@ from components.admin.users import UserAdmin
 from components.common.guard import Authorize
 from components.events.publisher import EventPublisher
 from components.events.search import EventSearch
+from components.notifications import TraceLinks
 from services.events import EventSystem
 from services.users import Principal
 from theme import frame, page_heading, section_heading
@@ -26,7 +27,8 @@ def register(auth: Auth, events: EventSystem, live: LiveBridge) -> None:
             EventPublisher(events, principal.username, authorize)
         with ui.card().classes("neon-card w-full"):
             section_heading("Event history")
-            search = EventSearch(events)
+            traces = live.notification_traces
+            search = EventSearch(events, TraceLinks(traces.load, traces.caused_by, authorize) if traces else None)
         await search.load()
         live.event_published.subscribe(search.event_arrived)
 

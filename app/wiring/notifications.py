@@ -10,6 +10,7 @@ from app.jobs import Job
 from services.delivery import BROADCAST, role_channel, user_channel
 from services.notifications import NotificationService
 from services.notifications.preference_book import PreferenceBook
+from services.notifications.trace import Tracer
 from services.users import Principal
 
 if TYPE_CHECKING:
@@ -19,14 +20,16 @@ if TYPE_CHECKING:
     from app.container import Services
     from app.live import AdminSection, LiveBridge, Section
     from components.common.guard import Authorize
+    from components.notifications import TraceLinks
 
 
 def build(services: Services) -> None:
     """Construct the service on whatever `services.delivery` is by now (the hub, once realtime built it)."""
     settings = services.settings
+    trace = Tracer(services.engine, replica=settings.effective_replica_name, days=settings.notification_trace_days)
     notifications = NotificationService(services.engine, services.users, services.events, services.delivery,
                                         history_size=settings.notification_history_size,
-                                        preferences=PreferenceBook(services.engine, services.broker))
+                                        preferences=PreferenceBook(services.engine, services.broker), trace=trace)
     services.notifications = notifications
     services.lifecycle.append(notifications)
     services.jobs.append(Job("notification_cleanup", lambda s: s.settings.notification_cleanup_interval, _sweep,
@@ -37,6 +40,8 @@ def build(services: Services) -> None:
                              _scheduled_sends, scope="deployment"))
     # Raw WebSocket clients: a role's or everyone's notification goes live to each person as their preferences say.
     services.websocket.notification_gate = notifications.live_for
+    # Each process records how many of its connections and views a notification reached (one trace row per replica).
+    services.websocket.notification_observer = _connections_reached(trace)
 
 
 def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
@@ -47,6 +52,8 @@ def register(services: Services, live: LiveBridge, api: FastAPI) -> None:
 
     for router in notifications_api.routers(services.auth, services.notifications):
         api.include_router(router)
+    live.notification_observer = _views_reached(services.notifications.trace)
+    live.notification_traces = _trace_links(services.notifications)
     live.sections.append(DashboardSection("inbox", _inbox_section(services.notifications, live)))
     live.header_items.append(_bell(services.notifications, live))
     live.admin_panels.append(AdminPanel("Notifications", "notifications", _admin_panel(services, live)))
@@ -102,6 +109,30 @@ def _admin_panel(services: Services, live: LiveBridge) -> AdminSection:
                                  username=principal.username)
 
     return draw
+
+
+def _trace_links(notifications: NotificationService) -> TraceLinks:
+    """Admin panels open any notification's trace (the panel itself is admin-only, and re-authorizes per click)."""
+    from components.notifications import TraceLinks
+
+    async def load(notification_id: str) -> dict[str, Any] | None:
+        return await notifications.get_trace(notification_id, "admin", admin=True)
+
+    return TraceLinks(load, notifications.caused_by)
+
+
+def _connections_reached(trace: Tracer) -> Callable[[str, str, int], None]:
+    def observe(notification_id: str, channel: str, connections: int) -> None:
+        trace.delivered(notification_id, channel, connections=connections)
+
+    return observe
+
+
+def _views_reached(trace: Tracer) -> Callable[[str, str, int], None]:
+    def observe(notification_id: str, channel: str, views: int) -> None:
+        trace.delivered(notification_id, channel, views=views)
+
+    return observe
 
 
 async def _sweep(services: Services) -> dict[str, int]:

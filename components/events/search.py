@@ -8,6 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from components.common.json_view import json_view
+from components.notifications.trace import TraceLinks, trace_button
 from services.events import Event, EventSystem
 from theme import section_heading
 
@@ -23,7 +24,8 @@ ROW = "w-full grid gap-x-3 gap-y-0.5 items-baseline grid-cols-[auto_minmax(0,1fr
 class EventSearch:
     """Filters on top, results below; clicking a result opens its detail with every event of its correlation."""
 
-    def __init__(self, events: EventSystem) -> None:
+    def __init__(self, events: EventSystem, traces: TraceLinks | None = None) -> None:
+        self.traces = traces
         self.events = events
         self.offset = 0
         self.total = 0
@@ -145,9 +147,29 @@ class EventSearch:
                 marker = " ← this event" if other.id == event.id else ""
                 ui.label(f"{other.timestamp:%H:%M:%S} {other.type} {other.id[:8]}{marker}") \
                     .classes("text-technical wrap-anywhere").mark(f"correlated-{other.id}")
+            if self.traces is not None:
+                await self._caused(event)
             ui.button("Close", on_click=dialog.close).props("flat color=primary").classes("self-end") \
                 .mark("event-detail-close")
         dialog.on_value_change(lambda e: dialog.delete() if not e.value else None)
+
+
+    async def _caused(self, event: Event) -> None:
+        """The notifications this event caused, each with its delivery trace a click away."""
+        assert self.traces is not None
+        try:
+            caused = await self.traces.caused_by(event.id)
+        except Exception:  # the notification tables are away: the event itself still shows
+            caused = []
+        if not caused:
+            return
+        section_heading(f"Notifications it caused ({len(caused)})", 3)
+        with ui.column().classes("w-full gap-1").mark("event-notifications") as host:
+            for item in caused:
+                with ui.row().classes("w-full gap-2 items-baseline no-wrap"):
+                    ui.label(f"{item['title']} → {item['recipients']}").classes("text-body wrap-anywhere min-w-0")
+                    trace_button(self.traces.load, item["id"], str(item["title"]), authorize=self.traces.authorize,
+                                 parent=host)
 
 
 def _preview(text: str) -> str:

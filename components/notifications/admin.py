@@ -46,9 +46,11 @@ class NotificationAdminSource(Protocol):
 
     async def alert(self, title: str, message: str, alert_level: str = ..., data: dict[str, Any] | None = ...,
                     target_channel: str = ..., *, correlation_id: str | None = ...,
-                    durable: bool = ...) -> dict[str, Any]: ...
+                    durable: bool = ..., sent_by: str | None = ...) -> dict[str, Any]: ...
     async def get_notification_stats(self) -> dict[str, Any]: ...
     async def sweep(self) -> dict[str, int]: ...
+    async def get_trace(self, notification_id: str, user_id: str, *, role: str | None = ...,
+                        admin: bool = ...) -> dict[str, Any] | None: ...
 
     @property
     def scheduled(self) -> ScheduledSource:
@@ -74,7 +76,7 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
         with ui.column().classes("w-full min-w-0 gap-4"):
             with ui.card().classes("neon-card w-full"):
                 section_heading("System alert")
-                AlertForm(source, authorize)
+                AlertForm(source, authorize, username=username)
             with ui.card().classes("neon-card w-full"):
                 section_heading("Scheduled")
                 scheduled = ScheduledList(source.scheduled, authorize)
@@ -84,7 +86,8 @@ async def notification_admin(source: NotificationAdminSource, account_active: Ac
                 Cleanup(source, authorize)
     with ui.card().classes("neon-card w-full"):
         section_heading("Statistics")
-        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE)
+        stats = NotificationStats(source.get_notification_stats, throttle=STATS_THROTTLE,
+                                  trace=lambda nid: source.get_trace(nid, username, admin=True), authorize=authorize)
     events.subscribe(stats.on_event)  # inside the page: the subscription ends with the tab
     await stats.refresh()
     await scheduled.refresh()
@@ -172,7 +175,7 @@ class SendForm:
             return
         if not errors:
             try:
-                sent = await self.source.send(**request, durable=True)
+                sent = await self.source.send(**request, durable=True, sent_by=self.sender)
             except NotificationError as error:
                 errors[error.field] = error.reason
             except Exception:  # the database is away: the admin must know the notification did not go out
@@ -366,9 +369,11 @@ class ActionRow:
 class AlertForm:
     """Title, message, level (→ priority) and the channel the alert is pushed on; stored for every admin."""
 
-    def __init__(self, source: NotificationAdminSource, authorize: Authorize = always) -> None:
+    def __init__(self, source: NotificationAdminSource, authorize: Authorize = always, *,
+                 username: str = "admin") -> None:
         self.source = source
         self.authorize = authorize
+        self.sender = username
         with ui.column().classes("w-full gap-3") as self.root:
             self.title = ui.input("Title").props(f"{FIELD} maxlength=200").classes("w-full").mark("alert-title")
             self.message = ui.textarea("Message").props(f"{FIELD} autogrow").classes("w-full") \
@@ -404,7 +409,7 @@ class AlertForm:
         if not errors:
             try:
                 sent = await self.source.alert(self.title.value, self.message.value, self.level.value, None,
-                                               self.channel.value or "", durable=True)
+                                               self.channel.value or "", durable=True, sent_by=self.sender)
             except NotificationError as error:
                 errors[error.field] = error.reason
             else:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from nicegui import ui
 
 from components.common.guard import Authorize, always
+from components.notifications.trace import TraceLoad, trace_button
 from theme import section_heading, toast
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,16 @@ class Cleanup:
 class NotificationStats:
     """Totals, by type, priority and user, and the newest sends; redrawn when a `notification.*` event passes."""
 
-    def __init__(self, load: Callable[[], Awaitable[dict[str, Any]]], *, throttle: float) -> None:
+    def __init__(self, load: Callable[[], Awaitable[dict[str, Any]]], *, throttle: float,
+                 trace: TraceLoad | None = None, authorize: Authorize = always) -> None:
         self.load = load
         self.throttle = throttle
+        self.trace = trace
+        self.authorize = authorize
         self._busy = False
         self._stale = False
-        self.body = ui.column().classes("w-full gap-3").mark("notification-stats")
+        with ui.column().classes("w-full gap-3") as self.root:  # outlives the redrawn rows: trace dialogs live here
+            self.body = ui.column().classes("w-full gap-3").mark("notification-stats")
 
     async def on_event(self, event: dict[str, Any]) -> None:
         """Refresh now; events arriving meanwhile cost one more refresh after `throttle`, not one each."""
@@ -118,13 +123,16 @@ class NotificationStats:
             for item in stats.get("recent", []):
                 # Titles are anyone's words: they wrap (never widen the page) and show whole.
                 with ui.element("div").classes(f"w-full grid gap-x-2 items-baseline priority-{item['priority']} "
-                                               "grid-cols-[auto_auto_minmax(0,1fr)] sm:grid-cols-"
-                                               "[auto_auto_minmax(0,1fr)_minmax(0,12rem)] list-row"):
+                                               "grid-cols-[auto_auto_minmax(0,1fr)_auto] sm:grid-cols-"
+                                               "[auto_auto_minmax(0,1fr)_minmax(0,12rem)_auto] list-row"):
                     ui.label(str(item["created_at"])[11:19]).classes("text-technical muted")
                     ui.label(PRIORITIES.get(item["priority"], "?")).classes("priority-chip")
                     ui.label(item["title"]).classes("text-body wrap-anywhere")
                     ui.label(item["channel"] or "").classes("text-technical muted wrap-anywhere col-start-3 "
                                                             "sm:col-start-auto sm:text-right")
+                    if self.trace is not None and isinstance(item.get("id"), str):
+                        trace_button(self.trace, item["id"], str(item["title"]), authorize=self.authorize,
+                                     parent=self.root)
 
 
 def _counts(title: str, counts: dict[str, int], key: str) -> None:

@@ -36,6 +36,8 @@ LOSS_MEMORY = 30.0
 
 NotificationGate = Callable[[str, str, dict[str, Any]], bool]
 """(username, channel, notification) → whether it goes live to that person's connections."""
+NotificationObserver = Callable[[str, str, int], None]
+"""(notification id, channel, connections it was queued for in this process)."""
 
 
 class ChannelRouter:
@@ -59,6 +61,7 @@ class ChannelRouter:
         self._encoded: tuple[dict[str, Any], bytes] | None = None
         self._encoded_sent = 0
         self.gate: NotificationGate | None = None
+        self.observer: NotificationObserver | None = None
         self.losses: dict[str, int] = {"restarted": 0, "gaps": 0, "reconnects": 0, "replayed_after_reconnect": 0,
                                        "backlog_too_large": 0}
         self.last_loss = float("-inf")
@@ -230,10 +233,23 @@ class ChannelRouter:
                     self._mark(conn, channel, out.seq)
         sent = self.flusher.queue_all(members, channel, out, behind) if members else 0
         self.messages_sent += sent
+        observer = self.observer
+        if observer is not None and message.get("type") == "notification":
+            self._observe(observer, channel, message, sent)
         if mine:
             self._encoded_sent = sent
         for conn in behind:
             self.on_slow(conn)
+
+    @staticmethod
+    def _observe(observer: NotificationObserver, channel: str, message: dict[str, Any], sent: int) -> None:
+        data = message.get("data")
+        notification_id = data.get("id") if isinstance(data, dict) else None
+        if isinstance(notification_id, str):
+            try:
+                observer(notification_id, channel, sent)
+            except Exception:  # tracing must never cost a delivery
+                log.warning("the notification observer failed", exc_info=True)
 
     def _send(self, conn: Connection, out: Outgoing) -> None:
         if conn.send(out):

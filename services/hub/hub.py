@@ -19,7 +19,7 @@ from typing import Any
 from services.broker import Broker
 from services.delivery import envelope
 from services.events import Event, EventSystem, EventType, channel_for
-from services.hub.channels import ChannelRouter, NotificationGate
+from services.hub.channels import ChannelRouter, NotificationGate, NotificationObserver
 from services.hub.commands import Commands, Limits
 from services.hub.connection import Connection, RateLimiter, Socket, Verdict
 from services.hub.history import History, HistoryUnavailable
@@ -94,6 +94,16 @@ class WebSocketHub:
     @notification_gate.setter
     def notification_gate(self, gate: NotificationGate | None) -> None:
         self._router.gate = gate
+
+    @property
+    def notification_observer(self) -> NotificationObserver | None:
+        """`observer(notification_id, channel, connections)`: told, in this process, how many connections each
+        `notification` message was queued for (the delivery trace)."""
+        return self._router.observer
+
+    @notification_observer.setter
+    def notification_observer(self, observer: NotificationObserver | None) -> None:
+        self._router.observer = observer
 
     async def start(self) -> None:
         await self.history.start()

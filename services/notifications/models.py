@@ -102,3 +102,26 @@ class ScheduledNotification(SQLModel, table=True):
     """Chosen when the delivery is claimed, so a delivery interrupted by a crash is finished, never repeated."""
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     error: str | None = Field(default=None, max_length=500)
+
+
+class NotificationTraceStep(SQLModel, table=True):
+    """One step of a notification's delivery trace (services.notifications.trace), kept NOTIFICATION_TRACE_DAYS."""
+
+    __tablename__ = "notification_trace"
+    __table_args__ = (
+        Index("ix_notification_trace_notification_id_at", "notification_id", "at"),
+        Index("ix_notification_trace_at", "at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    notification_id: str = Field(max_length=36)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    replica: str = Field(max_length=64)
+    """The process that did the step (REPLICA_NAME)."""
+    step: str = Field(max_length=32)
+    recipient: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=500)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON object: the machine-readable parts (event id, channel and counts, decision, action)."""
+    count: int = 0
+    """For `recipients_not_listed`: how many recipient steps were only counted."""

@@ -7,6 +7,7 @@ event are placed into f-strings (never into a format template), so event text ca
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,14 @@ class Rule:
     apply: RuleAction  # returns the ids of the notifications it sent
 
 
+_RULE: ContextVar[tuple[str, Event] | None] = ContextVar("notification_rule", default=None)
+
+
+def current_rule() -> tuple[str, Event] | None:
+    """The rule running in this task and the event it handles (for the trace), or None outside a rule."""
+    return _RULE.get()
+
+
 def register_rules(events: EventSystem, service: NotificationService, rules: Iterable[Rule]) -> Callable[[], None]:
     """Register one handler per rule; returns the function that unregisters them all."""
     registered: list[tuple[str, Callable[[Event], Awaitable[None]]]] = []
@@ -49,7 +58,11 @@ def register_rules(events: EventSystem, service: NotificationService, rules: Ite
 
 def _handler(rule: Rule, service: NotificationService) -> Callable[[Event], Awaitable[None]]:
     async def handle(event: Event) -> None:
-        await rule.apply(service, event)
+        token = _RULE.set((rule.name, event))
+        try:
+            await rule.apply(service, event)
+        finally:
+            _RULE.reset(token)
 
     handle.__qualname__ = f"notification_rule[{rule.name}]"
     return handle

@@ -45,6 +45,7 @@ class Due:
     id: str
     request: dict[str, Any]
     notification_id: str
+    created_by: str = ""
 
 
 class ScheduledSends:
@@ -100,7 +101,8 @@ class ScheduledSends:
             if await asyncio.to_thread(self._sender.notification_exists, due.notification_id):
                 await asyncio.to_thread(self._finish, due.id, "delivered", None)
                 return False  # a run cut short after the send: finished, not repeated
-            await self._sender.send(**_decode(due.request), notification_id=due.notification_id, durable=True)
+            await self._sender.send(**_decode(due.request), notification_id=due.notification_id, durable=True,
+                                    scheduled_by=due.created_by or None)
         except NotificationError as error:  # e.g. the account is gone: say so in the list
             await asyncio.to_thread(self._finish, due.id, "failed", str(error)[:500])
             return False
@@ -134,7 +136,7 @@ class ScheduledSends:
         claimable = or_(and_(S.c.status == "scheduled", S.c.deliver_at <= now),
                         and_(S.c.status == "delivering", S.c.claimed_at < stale))
         with self._engine.connect() as connection:
-            found = connection.execute(select(S.c.id, S.c.request, S.c.status, S.c.notification_id)
+            found = connection.execute(select(S.c.id, S.c.request, S.c.status, S.c.notification_id, S.c.created_by)
                                        .where(claimable).order_by(S.c.deliver_at).limit(DUE_BATCH)).all()
         claimed: list[Due] = []
         for row in found:
@@ -145,7 +147,7 @@ class ScheduledSends:
                 taken = connection.execute(update(S).where(S.c.id == row.id, same).values(
                     status="delivering", claimed_at=now, notification_id=notification_id))
             if taken.rowcount:
-                claimed.append(Due(row.id, orjson.loads(row.request), notification_id))
+                claimed.append(Due(row.id, orjson.loads(row.request), notification_id, row.created_by))
         return claimed
 
     def _finish(self, scheduled_id: str, status: str, error: str | None) -> None:

@@ -17,11 +17,12 @@ from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
-from services.notifications.rules import RULES, Rule, register_rules
+from services.notifications.rules import RULES, Rule, current_rule, register_rules
 from services.notifications.schedule import ScheduledSends
 from services.notifications.stats import collect
 from services.notifications.store import Expired, NotificationStore, Reader
 from services.notifications.templates import ALERT_LEVELS, NotificationPriority, NotificationType
+from services.notifications.trace import Step, Tracer
 from services.notifications.types import (
     ActionTaken,
     Notification,
@@ -48,8 +49,10 @@ class NotificationService:
     def __init__(self, engine: Engine, users: UserStore, events: EventSystem, deliver: Delivery | DeliverFn, *,
                  clock: Callable[[], datetime] = utcnow, history_size: int = 1000, rules: Sequence[Rule] = RULES,
                  batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000,
-                 preferences: PreferenceBook | None = None) -> None:
+                 preferences: PreferenceBook | None = None, trace: Tracer | None = None) -> None:
         self._store = NotificationStore(engine)
+        self.trace = trace or Tracer(engine, replica="local", enabled=False)
+        """Each notification's delivery path; recording never waits on the database."""
         self.preferences = preferences
         self.scheduled = ScheduledSends(engine, self, clock=clock)
         """Sends stored now and delivered later by the leader's job."""
@@ -69,6 +72,7 @@ class NotificationService:
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
         self._writer.start()
+        self.trace.start()
         if self.preferences is not None:
             self.preferences.start()
         if self._unregister is None:
@@ -83,6 +87,7 @@ class NotificationService:
         if self.preferences is not None:
             self.preferences.stop()
         await self._writer.stop()
+        await self.trace.stop()
 
     async def send_notification(
         self, user_id: str | None = None, notification_type: str | NotificationType = NotificationType.INFO,
@@ -105,16 +110,17 @@ class NotificationService:
         message: str | None = None, priority: int | None = None, channel: str | None = None,
         actions: list[dict[str, Any]] | None = None, expires_at: datetime | None = None,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
-        notification_id: str | None = None,
+        notification_id: str | None = None, sent_by: str | None = None, scheduled_by: str | None = None,
     ) -> dict[str, Any]:
         """`send_notification` with keywords only, answering the whole notification (its REST shape).
 
-        `notification_id` is for scheduled sends, whose id is chosen when their delivery is claimed."""
+        `notification_id` is for scheduled sends, whose id is chosen when their delivery is claimed; `sent_by` and
+        `scheduled_by` name the admin for the trace."""
         notification = self._build(user_id, notification_type, data, title, message, priority, channel, actions,
                                    expires_at, role, broadcast, ttl_seconds, correlation_id)
         if notification_id is not None:
             notification.id = notification_id
-        return await self._send(notification, durable)
+        return await self._send(notification, durable, sent_by=sent_by, scheduled_by=scheduled_by)
 
     def notification_exists(self, notification_id: str) -> bool:
         """Whether a notification with this id is stored (blocking)."""
@@ -130,7 +136,7 @@ class NotificationService:
 
     async def alert(self, title: str, message: str, alert_level: str = "info", data: dict[str, Any] | None = None,
                     target_channel: str = "system", *, correlation_id: str | None = None,
-                    durable: bool = False) -> dict[str, Any]:
+                    durable: bool = False, sent_by: str | None = None) -> dict[str, Any]:
         """`send_system_alert` answering the whole notification."""
         level = alert_level.lower() if isinstance(alert_level, str) else alert_level
         if level not in ALERT_LEVELS:
@@ -142,7 +148,7 @@ class NotificationService:
         notification = self._build(None, NotificationType.SYSTEM_ALERT, {**payload, "alert_level": level}, title,
                                    message, int(ALERT_LEVELS[level]), channel, None, None, "admin", False, None,
                                    correlation_id)
-        sent = await self._send(notification, durable)
+        sent = await self._send(notification, durable, sent_by=sent_by)
         await self._push(channel, "system_alert", {**sent, "alert_level": level})
         return sent
 
@@ -193,6 +199,9 @@ class NotificationService:
         reader = await self._reader(user_id, role)
         ids = await asyncio.to_thread(self._store.read_all, reader, self._now())
         if ids:
+            for notification_id in ids:
+                self.trace.record(notification_id, Step.READ, f"read by {user_id} (read all)", recipient=user_id,
+                                  detail={"all": True})
             unread = (await asyncio.to_thread(self._store.counts, reader, self._now()))[0]
             await self._push(user_channel(user_id), "notification_read", {
                 "notification_ids": ids[:MAX_IDS_PER_MESSAGE], "all": True, "unread_count": unread})
@@ -216,6 +225,8 @@ class NotificationService:
             return None
         if before is not None:
             raise ActionTaken(before)
+        self.trace.record(notification_id, Step.ACTED, f"{user_id} chose {chosen.get('label', action)!r} ({action})",
+                          recipient=user_id, detail={"action": action})
         await self._push(user_channel(user_id), "notification_acted", {
             "notification_id": notification_id, "notification_ids": [notification_id], "action": action,
             "unread_count": unread})
@@ -234,14 +245,38 @@ class NotificationService:
         found = await asyncio.to_thread(self._store.get, notification_id, reader, self._now())
         return found.to_dict() if found is not None and found.dismissed_at is None else None
 
+    async def get_trace(self, notification_id: str, user_id: str, *, role: str | None = None,
+                        admin: bool = False) -> dict[str, Any] | None:
+        """The delivery trace of a notification: any for an admin, else only one in the caller's inbox (their own
+        steps only); None when unknown or not theirs."""
+        if not is_notification_id(notification_id):
+            return None
+        if admin:
+            found = await self.trace.trace(notification_id)
+            if found["steps"] or await asyncio.to_thread(self._store.exists, notification_id):
+                return found
+            return None
+        await self._writer.flush()
+        reader = await self._reader(user_id, role)
+        if await asyncio.to_thread(self._store.get, notification_id, reader, self._now()) is None:
+            return None
+        return await self.trace.trace(notification_id, viewer=user_id)
+
+    async def caused_by(self, event_id: str) -> list[dict[str, Any]]:
+        """`{id, title, recipients}` of the (first 20) notifications an event caused."""
+        await self._writer.flush()
+        return await asyncio.to_thread(self._store.caused_by, event_id)
+
     async def get_notification_stats(self) -> dict[str, Any]:
         """Counts by type, priority, user, role and target, receipts, the 10 newest, and service counters."""
         await self._writer.flush()
         now = self._now()
         stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
         writer = self._writer
+        trace = self.trace.stats
         return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
-                "pending_writes": writer.pending, "history_size": self.history_size}
+                "pending_writes": writer.pending, "history_size": self.history_size,
+                "trace_steps_recorded": trace["recorded"], "trace_steps_dropped": trace["dropped"]}
 
     async def cleanup_expired_notifications(self) -> int:
         """Delete expired notifications (telling live views) and prune history; the number expired."""
@@ -256,7 +291,10 @@ class NotificationService:
         self._counters["pruned"] += pruned
         if gone:
             await self._announce_expired(gone)
-        return {"cleaned_count": len(gone), "pruned_count": pruned}
+        result = {"cleaned_count": len(gone), "pruned_count": pruned}
+        if self.trace.enabled:  # the same sweep keeps traces to NOTIFICATION_TRACE_DAYS
+            result["trace_steps_expired"] = await self.trace.expire()
+        return result
 
     async def flush(self) -> None:
         """Wait until every notification sent so far is committed."""
@@ -285,7 +323,8 @@ class NotificationService:
         return compose(self._now(), user_id, notification_type, data, title, message, priority, channel, actions,
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
-    async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False) -> dict[str, Any]:
+    async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False,
+                    sent_by: str | None = None, scheduled_by: str | None = None) -> dict[str, Any]:
         if await self._sent_before(notification):
             self._counters["replay_skipped"] += 1
             return notification.to_dict()
@@ -300,13 +339,35 @@ class NotificationService:
             raise NotificationError("notification", f"the database refused to store it: {refusal(error)}") from error
         self._counters["sent"] += 1
         sent = notification.to_dict()
-        if bypass or await self._decide(notification) is Decision.PUSHED:
+        self._trace_origin(notification, sent_by, scheduled_by)
+        decision = Decision.PUSHED if bypass else await self._decide(notification)
+        if notification.user_id is not None:
+            self.trace.decided(notification.id, notification.user_id, decision.value, capped=False)
+        if decision is Decision.PUSHED:
             await self._push(notification.recipients, "notification", sent)
+            self.trace.delivered(notification.id, notification.recipients)  # this replica's row, even if none heard
         await self._publish(EventType.NOTIFICATION_SENT, {
             "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
             "target": notification.recipients, "channel": notification.channel,
         }, correlation_id=notification.correlation_id)
         return sent
+
+    def _trace_origin(self, notification: Notification, sent_by: str | None, scheduled_by: str | None) -> None:
+        trace, nid = self.trace, notification.id
+        if not trace.enabled:
+            return
+        rule = current_rule()
+        if rule is not None:
+            name, event = rule
+            correlation = event.correlation_id or event.id
+            trace.record(nid, Step.EVENT, f"event {event.type} from {event.source} (correlation id {correlation})",
+                         detail={"event_id": event.id, "type": str(event.type), "source": event.source,
+                                 "correlation_id": correlation, "timestamp": as_utc(event.timestamp).isoformat()})
+            trace.record(nid, Step.RULE, f"rule \"{name}\" matched", detail={"rule": name})
+        elif scheduled_by is not None:
+            trace.record(nid, Step.SCHEDULED, f"scheduled by {scheduled_by}", detail={"admin": scheduled_by})
+        elif sent_by is not None:
+            trace.record(nid, Step.SENT_BY, f"sent by {sent_by}", detail={"admin": sent_by})
 
     async def _decide(self, notification: Notification) -> Decision:
         """The person's preferences decide a personal notification here, once; a role's or everyone's is decided
@@ -325,15 +386,22 @@ class NotificationService:
     def live_for(self, username: str, channel: str, data: dict[str, Any]) -> bool:
         """Whether a `notification` pushed on a shared channel (a role's, everyone's) goes live to this person now;
         personal ones were decided when sent. Synchronous, from the cache (a miss pushes and loads)."""
-        if self.preferences is None or channel.startswith("user:"):
+        if channel.startswith("user:"):
             return True
-        found = self.preferences.cached(username)
+        decision = self._shared_decision(username, data)
+        notification_id = data.get("id")
+        if self.trace.enabled and isinstance(notification_id, str):
+            self.trace.decided(notification_id, username, decision.value)
+        return decision is Decision.PUSHED
+
+    def _shared_decision(self, username: str, data: dict[str, Any]) -> Decision:
+        found = self.preferences.cached(username) if self.preferences is not None else None
         if found is None or found.is_default:
-            return True
+            return Decision.PUSHED
         kind, priority = data.get("type"), data.get("priority")
         if not isinstance(kind, str) or not isinstance(priority, int):
-            return True
-        return decide(found, kind, priority, self._now()) is Decision.PUSHED
+            return Decision.PUSHED
+        return decide(found, kind, priority, self._now())
 
     async def get_preferences(self, username: str) -> dict[str, Any]:
         if self.preferences is None:
@@ -405,6 +473,8 @@ class NotificationService:
                                                          column)
         if changed:
             what = "read" if column == "read_at" else "dismissed"
+            self.trace.record(notification_id, Step.READ if what == "read" else Step.DISMISSED,
+                              f"{what} by {user_id}", recipient=user_id)
             await self._push(user_channel(user_id), f"notification_{what}", {
                 "notification_id": notification_id, "notification_ids": [notification_id], "unread_count": unread})
             await self._publish(EventType.NOTIFICATION_READ if what == "read" else EventType.NOTIFICATION_DISMISSED,

@@ -280,6 +280,14 @@ class NotificationStore:
         with self._connect() as connection:
             return {_recipients(row) for row in connection.execute(query)}
 
+    def caused_by(self, correlation_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The first notifications an event caused (rules give them its id as their correlation id)."""
+        query = (select(N.c.id, N.c.title, N.c.user_id, N.c.role, N.c.broadcast)
+                 .where(N.c.correlation_id == correlation_id).order_by(N.c.id).limit(limit))
+        with self._connect() as connection:
+            return [{"id": row.id, "title": row.title, "recipients": _recipients(row)}
+                    for row in connection.execute(query)]
+
     def exists(self, notification_id: str) -> bool:
         with self._connect() as connection:
             return connection.scalar(select(N.c.id).where(N.c.id == notification_id)) is not None
