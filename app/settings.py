@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     """Seconds between looks for quiet hours that ended (each ending gets one summary notification)."""
     notification_scheduled_interval: PositiveSeconds = 5
     """Seconds between looks for scheduled sends that are due (run by the leader)."""
+    notification_digest_interval: PositiveSeconds = 10
+    """Seconds between looks for digests whose window has closed (collapsed by the leader)."""
     metrics_collection_interval: PositiveSeconds = 30
     metrics_retention_days: PositiveSeconds = 30
     metrics_push_interval: PositiveSeconds = 5

@@ -15,6 +15,7 @@ from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType, replaying
 from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
+from services.notifications.digests import Collapsed, DigestStore
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
 from services.notifications.rules import RULES, Rule, register_rules
@@ -50,6 +51,7 @@ class NotificationService:
                  batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000,
                  preferences: PreferenceBook | None = None) -> None:
         self._store = NotificationStore(engine)
+        self._digests = DigestStore(engine)
         self.preferences = preferences
         self.scheduled = ScheduledSends(engine, self, clock=clock)
         """Sends stored now and delivered later by the leader's job."""
@@ -64,7 +66,7 @@ class NotificationService:
         self._rules = tuple(rules)
         self._unregister: Callable[[], None] | None = None
         self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped",
-                                        "held", "quiet_summaries"), 0)
+                                        "held", "quiet_summaries", "digested", "digests"), 0)
 
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
@@ -90,13 +92,15 @@ class NotificationService:
         priority: int | None = None, channel: str | None = None, actions: list[dict[str, str]] | None = None,
         expires_at: datetime | None = None, *, role: str | None = None, broadcast: bool = False,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
+        digest: bool = True,
     ) -> str:
         """Send to `user_id`, every account of `role`, or everyone (`broadcast=True`); the notification id.
 
-        Raises NotificationError for bad input. `durable` returns only after the row is committed."""
+        Raises NotificationError for bad input. `durable` returns only after the row is committed; `digest=False`
+        keeps it out of the person's digest of its type."""
         notification = self._build(user_id, notification_type, data, custom_title, custom_message, priority, channel,
                                    actions, expires_at, role, broadcast, ttl_seconds, correlation_id)
-        await self._send(notification, durable)
+        await self._send(notification, durable, digest=digest)
         return notification.id
 
     async def send(
@@ -105,7 +109,7 @@ class NotificationService:
         message: str | None = None, priority: int | None = None, channel: str | None = None,
         actions: list[dict[str, Any]] | None = None, expires_at: datetime | None = None,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
-        notification_id: str | None = None,
+        notification_id: str | None = None, digest: bool = True,
     ) -> dict[str, Any]:
         """`send_notification` with keywords only, answering the whole notification (its REST shape).
 
@@ -114,7 +118,7 @@ class NotificationService:
                                    expires_at, role, broadcast, ttl_seconds, correlation_id)
         if notification_id is not None:
             notification.id = notification_id
-        return await self._send(notification, durable)
+        return await self._send(notification, durable, digest=digest)
 
     def notification_exists(self, notification_id: str) -> bool:
         """Whether a notification with this id is stored (blocking)."""
@@ -180,7 +184,12 @@ class NotificationService:
         return (await asyncio.to_thread(self._store.counts, reader, self._now()))[0]
 
     async def mark_notification_read(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
-        """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed)."""
+        """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed).
+
+        Reading an item held for a digest collapses the digest now, and the entry is the one marked read."""
+        collapsed = await self._collapse_holding(notification_id, user_id)
+        if collapsed is not None and collapsed.entry is not None:
+            notification_id = collapsed.entry.id
         return await self._act(notification_id, user_id, role, "read_at")
 
     async def dismiss_notification(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
@@ -285,10 +294,13 @@ class NotificationService:
         return compose(self._now(), user_id, notification_type, data, title, message, priority, channel, actions,
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
-    async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False) -> dict[str, Any]:
+    async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False,
+                    digest: bool = True) -> dict[str, Any]:
         if await self._sent_before(notification):
             self._counters["replay_skipped"] += 1
             return notification.to_dict()
+        decision = Decision.PUSHED if bypass else await self._decide(notification, digest)
+        durable = durable or decision is Decision.DIGESTED  # held for a digest only once it is stored
         try:
             committed = await self._writer.write(notification.to_row(), durable=durable)
             if committed is not None:
@@ -300,15 +312,17 @@ class NotificationService:
             raise NotificationError("notification", f"the database refused to store it: {refusal(error)}") from error
         self._counters["sent"] += 1
         sent = notification.to_dict()
-        if bypass or await self._decide(notification) is Decision.PUSHED:
+        if decision is Decision.PUSHED:
             await self._push(notification.recipients, "notification", sent)
+        elif decision is Decision.DIGESTED:
+            await self._hold(notification)
         await self._publish(EventType.NOTIFICATION_SENT, {
             "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
             "target": notification.recipients, "channel": notification.channel,
         }, correlation_id=notification.correlation_id)
         return sent
 
-    async def _decide(self, notification: Notification) -> Decision:
+    async def _decide(self, notification: Notification, digestible: bool = True) -> Decision:
         """The person's preferences decide a personal notification here, once; a role's or everyone's is decided
         per person where it is fanned out (`live_for`)."""
         if notification.user_id is None or self.preferences is None:
@@ -317,8 +331,11 @@ class NotificationService:
         found = book.peek(notification.user_id) or await book.get(notification.user_id)
         if found.is_default:
             return Decision.PUSHED
-        decision = decide(found, notification.type, notification.priority, notification.created_at)
-        if decision is not Decision.PUSHED:
+        decision = decide(found, notification.type, notification.priority, notification.created_at,
+                          digestible=digestible)
+        if decision is Decision.DIGESTED:
+            self._counters["digested"] += 1
+        elif decision is not Decision.PUSHED:
             self._counters["held"] += 1
         return decision
 
@@ -333,7 +350,7 @@ class NotificationService:
         kind, priority = data.get("type"), data.get("priority")
         if not isinstance(kind, str) or not isinstance(priority, int):
             return True
-        return decide(found, kind, priority, self._now()) is Decision.PUSHED
+        return decide(found, kind, priority, self._now(), digestible=False) is Decision.PUSHED
 
     async def get_preferences(self, username: str) -> dict[str, Any]:
         if self.preferences is None:
@@ -374,6 +391,63 @@ class NotificationService:
                 await self._summary(row.username, count, since, end)
         self._counters["quiet_summaries"] += sent
         return sent
+
+    async def collapse_digests(self) -> int:
+        """The job: collapse every digest whose window has closed into one inbox entry each (once across
+        processes); how many this call collapsed."""
+        collapsed = 0
+        for digest_id in await asyncio.to_thread(self._digests.due, self._now()):
+            collapsed += await self._collapse(digest_id) is not None
+        return collapsed
+
+    async def _hold(self, notification: Notification) -> None:
+        """Keep a stored personal notification in the person's open digest of its type."""
+        assert notification.user_id is not None and self.preferences is not None
+        found = await self.preferences.get(notification.user_id)
+        seconds = found.digest_seconds(notification.type) or 0
+        try:
+            digest_id, closes_at = await asyncio.to_thread(
+                self._digests.attach, notification.id, notification.user_id, notification.type, self._now(),
+                seconds)
+        except Exception:  # it stays in the inbox as it is: nothing is lost, it is only not collected
+            log.warning("holding %s for a digest failed", notification.id, exc_info=True)
+            return
+        if closes_at <= self._now():  # joined a digest whose window ended before the job came round
+            await self._collapse(digest_id)
+
+    async def _collapse_holding(self, notification_id: str, user_id: str) -> Collapsed | None:
+        """Collapse the open digest that holds this notification of this person, if there is one."""
+        if self.preferences is None or not is_notification_id(notification_id):
+            return None
+        digest_id = await asyncio.to_thread(self._digests.pending_of, notification_id, user_id)
+        return await self._collapse(digest_id) if digest_id is not None else None
+
+    async def _collapse(self, digest_id: str) -> Collapsed | None:
+        """Collapse once, and tell the person's views in one push: the entry replacing the items, with the count."""
+        collapsed = await asyncio.to_thread(self._digests.collapse, digest_id, self._now())
+        if collapsed is None:
+            return None
+        self._counters["digests"] += 1
+        entry, channel = collapsed.entry, user_channel(collapsed.username)
+        unread = await self.unread_count(collapsed.username)
+        if entry is None:
+            await self._push(channel, "notification_dismissed", {
+                "notification_ids": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
+            return collapsed
+        found = await self.preferences.get(collapsed.username) if self.preferences is not None else None
+        live = found is None or decide(found, entry.type, entry.priority, self._now(),
+                                       digestible=False) is Decision.PUSHED
+        if live:
+            await self._push(channel, "notification", {
+                **entry.to_dict(), "replaces": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
+        else:  # muted since, or quiet hours: the entry waits in the inbox; the views drop the items it replaced
+            await self._push(channel, "notification_dismissed", {
+                "notification_ids": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
+        await self._publish(EventType.NOTIFICATION_SENT, {
+            "notification_id": entry.id, "type": entry.type, "priority": entry.priority, "target": channel,
+            "channel": None, "digest": {"id": collapsed.digest_id, "count": entry.data["digest"]["count"]},
+        }, user_id=collapsed.username)
+        return collapsed
 
     async def _summary(self, username: str, count: int, start: datetime, end: datetime) -> None:
         words = "notification" if count == 1 else "notifications"
