@@ -89,7 +89,8 @@ class Preferences:
         return next((seconds for name, seconds in self.digest if name == kind), None)
 
     def counted(self, kind: str, priority: int) -> bool:
-        """Whether a notification counts on the bell: not muted and at or above the minimum (quiet hours aside)."""
+        """Whether a notification counts on the bell: not muted and at or above the minimum (quiet hours aside;
+        one held for a digest counts once the digest collapses, which the store knows)."""
         return decide(self, kind, priority, None, digestible=False) is Decision.PUSHED
 
     def to_dict(self) -> dict[str, Any]:

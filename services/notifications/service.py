@@ -492,7 +492,7 @@ class NotificationService:
         found: Preferences | None = await self.preferences.get(user_id) if self.preferences is not None else None
         if found is None or found.is_default:
             return Reader(user_id, role)
-        return Reader(user_id, role, found.muted, found.min_priority)
+        return Reader(user_id, role, found.muted, found.min_priority, bool(found.digest))
 
     async def _push(self, channel: str, message_type: str, data: dict[str, Any]) -> None:
         try:
