@@ -125,6 +125,13 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
         """Your preferences: types on or off, the minimum priority pushed live, quiet hours."""
         return await notifications.get_preferences(caller.username)
 
+    @api.post("/digests/collapse")
+    async def collapse_digests(caller: reader) -> dict[str, Any]:
+        """Collapse your open digests now, each into one inbox entry (otherwise that happens when its window
+        closes, or when you read one of its items)."""
+        collapsed = await notifications.collapse_digests_of(caller.username)
+        return stamped({"collapsed": collapsed, "unread_count": await _unread(caller)})
+
     @api.put("/preferences")
     async def set_preferences(body: PreferencesBody, caller: reader) -> dict[str, Any]:
         """Replace your preferences; every process applies them at once."""

@@ -102,6 +102,12 @@ class DigestStore:
             return list(connection.scalars(select(D.c.id).where(D.c.collapsed_at.is_(None), D.c.closes_at <= now)
                                            .order_by(D.c.closes_at)))
 
+    def open_of(self, username: str) -> list[str]:
+        """Ids of the person's open digests."""
+        with self._engine.connect() as connection:
+            return list(connection.scalars(select(D.c.id).where(D.c.username == username,
+                                                                D.c.collapsed_at.is_(None))))
+
     def pending_of(self, notification_id: str, username: str) -> str | None:
         """The open digest holding this notification of this person, if any."""
         with self._engine.connect() as connection:
@@ -125,6 +131,9 @@ class DigestStore:
                 connection.execute(update(D).where(D.c.id == digest_id).values(entry_id=None))
             else:
                 connection.execute(insert(N).values(entry.to_row()))
+                if all(item.read_at is not None for item in items):  # e.g. "mark all read" before the collapse
+                    entry.read_at = now
+                    connection.execute(insert(R).values(notification_id=entry.id, user_id=row.username, read_at=now))
             for chunk in _chunks(ids):  # the items live on inside the entry
                 connection.execute(delete(R).where(R.c.notification_id.in_(chunk)))
                 connection.execute(delete(N).where(N.c.id.in_(chunk)))

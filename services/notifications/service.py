@@ -400,6 +400,13 @@ class NotificationService:
             collapsed += await self._collapse(digest_id) is not None
         return collapsed
 
+    async def collapse_digests_of(self, username: str) -> int:
+        """Collapse the person's open digests now (their inbox asks to see them whole); how many this collapsed."""
+        collapsed = 0
+        for digest_id in await asyncio.to_thread(self._digests.open_of, username):
+            collapsed += await self._collapse(digest_id) is not None
+        return collapsed
+
     async def _hold(self, notification: Notification) -> None:
         """Keep a stored personal notification in the person's open digest of its type."""
         assert notification.user_id is not None and self.preferences is not None

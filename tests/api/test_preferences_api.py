@@ -82,3 +82,21 @@ async def test_digest_windows_are_stored_per_type_and_a_bad_one_answers_422(
     titles = [n["title"] for n in (await client.get("/api/v1/notifications", headers=user_headers)).json()[
         "notifications"]]
     assert titles == ["💰 1 resource distribution, $800.00 in total", "digest False"], "reading it collapsed it"
+
+
+async def test_the_inbox_asks_for_its_digests_whole(
+        client: httpx.AsyncClient, admin_headers: dict[str, str], user_headers: dict[str, str]) -> None:
+    window = {"digest_seconds": {"truth_update": 3600}}
+    assert (await client.put(PREFS, headers=user_headers, json=window)).status_code == 200
+    for text in ("first", "second"):
+        sent = await client.post("/api/v1/notifications/send", headers=admin_headers, json={
+            "user_id": "alice", "notification_type": "truth_update", "data": {"message": text}})
+        assert sent.status_code == 201
+    collapse = "/api/v1/notifications/digests/collapse"
+    answer = (await client.post(collapse, headers=user_headers)).json()
+    assert (answer["collapsed"], answer["unread_count"]) == (1, 1)
+    [entry] = (await client.get("/api/v1/notifications", headers=user_headers)).json()["notifications"]
+    assert entry["title"] == "🌐 2 truth updates"
+    assert [item["data"]["message"] for item in entry["data"]["digest"]["items"]] == ["first", "second"]
+    assert (await client.post(collapse, headers=user_headers)).json()["collapsed"] == 0
+    assert (await client.post(collapse)).status_code == 401

@@ -170,3 +170,13 @@ def test_the_summary_counts_and_totals_per_type() -> None:
     assert summary("resource_distribution", [item(1000.5), item("junk"), item(None)]) == \
         "3 resource distributions, $1,000.50 in total"
     assert summary("mesh_network_change", [item(1)]) == "1 mesh network change"
+
+
+async def test_items_read_before_the_collapse_make_a_read_entry(service: NotificationService,
+                                                                clock: DateClock) -> None:
+    await distribute(service, [1, 2], clock)
+    assert await service.mark_all_read("alice") == 2
+    clock.advance(minutes=15)
+    assert await service.collapse_digests() == 1
+    inbox = await service.get_inbox("alice")
+    assert inbox["notifications"][0]["read_at"] is not None and inbox["unread_count"] == 0
