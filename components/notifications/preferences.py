@@ -126,4 +126,4 @@ def _digest_select(kind: str, seconds: object) -> ui.select:
     if value not in options:
         options[value] = f"{value // 60} min" if value % 60 == 0 else f"{value} s"
     return ui.select(options, value=value, label="Collect into a digest").props(FIELD) \
-        .classes("w-36").mark(f"pref-digest-{kind}")
+        .classes("w-44 shrink-0").mark(f"pref-digest-{kind}")
