@@ -8,8 +8,9 @@ an UPDATE of the same (still open) digest row, so an attach and a collapse never
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from numbers import Real
@@ -66,15 +67,26 @@ def summary(kind: str, items: Sequence[Notification]) -> str:
 
 
 class DigestStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, guard: contextlib.AbstractContextManager[Any] | None = None) -> None:
         self._engine = engine
+        self._guard = guard or contextlib.nullcontext()  # the notification store's, on a shared connection
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self._guard, self._engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with self._guard, self._engine.connect() as connection:
+            yield connection
 
     def attach(self, notification_id: str, username: str, kind: str, now: datetime,
                seconds: int) -> tuple[str, datetime]:
         """Hold a stored notification in the person's open digest of this type (opening one for `seconds`);
         the digest's id and when it closes."""
         for _ in range(3):
-            with self._engine.begin() as connection:
+            with self._begin() as connection:
                 found = connection.execute(select(D.c.id, D.c.closes_at).where(
                     D.c.username == username, D.c.type == kind, D.c.collapsed_at.is_(None))).first()
                 open_id = found.id if found is not None else None
@@ -86,7 +98,7 @@ class DigestStore:
                     connection.execute(insert(I).values(notification_id=notification_id, digest_id=open_id))
                     return str(open_id), as_utc(found.closes_at)
             try:
-                with self._engine.begin() as connection:
+                with self._begin() as connection:
                     digest_id, closes_at = str(uuid.uuid4()), now + timedelta(seconds=seconds)
                     connection.execute(insert(D).values(id=digest_id, username=username, type=kind, opened_at=now,
                                                         closes_at=closes_at, item_count=1))
@@ -98,19 +110,19 @@ class DigestStore:
 
     def due(self, now: datetime) -> list[str]:
         """Ids of open digests whose window has closed."""
-        with self._engine.connect() as connection:
+        with self._connect() as connection:
             return list(connection.scalars(select(D.c.id).where(D.c.collapsed_at.is_(None), D.c.closes_at <= now)
                                            .order_by(D.c.closes_at)))
 
     def open_of(self, username: str) -> list[str]:
         """Ids of the person's open digests."""
-        with self._engine.connect() as connection:
+        with self._connect() as connection:
             return list(connection.scalars(select(D.c.id).where(D.c.username == username,
                                                                 D.c.collapsed_at.is_(None))))
 
     def pending_of(self, notification_id: str, username: str) -> str | None:
         """The open digest holding this notification of this person, if any."""
-        with self._engine.connect() as connection:
+        with self._connect() as connection:
             return connection.scalar(select(D.c.id).join(I, I.c.digest_id == D.c.id)
                                      .where(I.c.notification_id == notification_id, D.c.username == username,
                                             D.c.collapsed_at.is_(None)))
@@ -118,7 +130,7 @@ class DigestStore:
     def collapse(self, digest_id: str, now: datetime) -> Collapsed | None:
         """Collapse an open digest into one entry, once: None when it was collapsed already (here or elsewhere)."""
         entry_id = new_notification_id()
-        with self._engine.begin() as connection:
+        with self._begin() as connection:
             claimed = connection.execute(update(D).where(D.c.id == digest_id, D.c.collapsed_at.is_(None))
                                          .values(collapsed_at=now, entry_id=entry_id))
             if not claimed.rowcount:

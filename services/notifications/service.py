@@ -51,7 +51,7 @@ class NotificationService:
                  batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000,
                  preferences: PreferenceBook | None = None) -> None:
         self._store = NotificationStore(engine)
-        self._digests = DigestStore(engine)
+        self._digests = DigestStore(engine, self._store.guard)
         self.preferences = preferences
         self.scheduled = ScheduledSends(engine, self, clock=clock)
         """Sends stored now and delivered later by the leader's job."""

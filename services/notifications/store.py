@@ -117,6 +117,11 @@ class NotificationStore:
         shared = isinstance(engine.pool, StaticPool | SingletonThreadPool)
         self._lock: contextlib.AbstractContextManager[Any] = threading.Lock() if shared else contextlib.nullcontext()
 
+    @property
+    def guard(self) -> contextlib.AbstractContextManager[Any]:
+        """The lock around each use of a shared connection (in-memory SQLite), for another store on these tables."""
+        return self._lock
+
     def insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction with a single executemany."""
         with self._begin() as connection:
