@@ -110,6 +110,10 @@ async def test_admin_opt_out_emergencies_and_other_types_are_not_collected(
     await service.send_notification("bob", "resource_distribution", {"amount": 3}, custom_title="bob's")
     assert pushed(service) == ["opted out", "urgent", "info"]
     assert pushed(service, "user:bob") == ["bob's"]
+    shared = await service.send(notification_type="resource_distribution", broadcast=True, data={"amount": 4},
+                                title="everyone's")
+    assert pushed(service, "broadcast") == ["everyone's"]
+    assert service.live_for("alice", "broadcast", shared), "a shared notification is never collected"
     clock.advance(days=1)
     assert await service.collapse_digests() == 0, "nothing was held"
 
