@@ -426,6 +426,8 @@ class NotificationService:
         """Collapse the open digest that holds this notification of this person, if there is one."""
         if self.preferences is None or not is_notification_id(notification_id):
             return None
+        if not (await self.preferences.get(user_id)).digest:  # (cached) no query for those who collect nothing
+            return None
         digest_id = await asyncio.to_thread(self._digests.pending_of, notification_id, user_id)
         return await self._collapse(digest_id) if digest_id is not None else None
 
