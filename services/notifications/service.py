@@ -15,7 +15,8 @@ from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType, replaying
 from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
-from services.notifications.digests import Collapsed, DigestStore
+from services.notifications.collector import DigestCollector
+from services.notifications.digests import DigestStore
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
 from services.notifications.rules import RULES, Rule, register_rules
@@ -51,7 +52,6 @@ class NotificationService:
                  batch_size: int = 1000, flush_interval: float = 0.005, queue_size: int = 20000,
                  preferences: PreferenceBook | None = None) -> None:
         self._store = NotificationStore(engine)
-        self._digests = DigestStore(engine, self._store.guard)
         self.preferences = preferences
         self.scheduled = ScheduledSends(engine, self, clock=clock)
         """Sends stored now and delivered later by the leader's job."""
@@ -66,7 +66,10 @@ class NotificationService:
         self._rules = tuple(rules)
         self._unregister: Callable[[], None] | None = None
         self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped",
-                                        "held", "quiet_summaries", "digested", "digests"), 0)
+                                        "held", "quiet_summaries", "digested"), 0)
+        self.digests = DigestCollector(DigestStore(engine, self._store.guard), preferences, self._push,
+                                       self._publish, self.unread_count, self._now)
+        """Holds personal notifications of the types a person collects, and collapses them into one entry."""
 
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
@@ -187,7 +190,7 @@ class NotificationService:
         """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed).
 
         Reading an item held for a digest collapses the digest now, and the entry is the one marked read."""
-        collapsed = await self._collapse_holding(notification_id, user_id)
+        collapsed = await self.digests.collapse_holding(notification_id, user_id)
         if collapsed is not None and collapsed.entry is not None:
             notification_id = collapsed.entry.id
         return await self._act(notification_id, user_id, role, "read_at")
@@ -249,8 +252,8 @@ class NotificationService:
         now = self._now()
         stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
         writer = self._writer
-        return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
-                "pending_writes": writer.pending, "history_size": self.history_size}
+        return {**stats, **self._counters, "digests": self.digests.collapsed, "persisted": writer.persisted,
+                "lost": writer.lost, "pending_writes": writer.pending, "history_size": self.history_size}
 
     async def cleanup_expired_notifications(self) -> int:
         """Delete expired notifications (telling live views) and prune history; the number expired."""
@@ -315,7 +318,7 @@ class NotificationService:
         if decision is Decision.PUSHED:
             await self._push(notification.recipients, "notification", sent)
         elif decision is Decision.DIGESTED:
-            await self._hold(notification)
+            await self.digests.hold(notification)
         await self._publish(EventType.NOTIFICATION_SENT, {
             "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
             "target": notification.recipients, "channel": notification.channel,
@@ -395,68 +398,11 @@ class NotificationService:
     async def collapse_digests(self) -> int:
         """The job: collapse every digest whose window has closed into one inbox entry each (once across
         processes); how many this call collapsed."""
-        collapsed = 0
-        for digest_id in await asyncio.to_thread(self._digests.due, self._now()):
-            collapsed += await self._collapse(digest_id) is not None
-        return collapsed
+        return await self.digests.collapse_due()
 
     async def collapse_digests_of(self, username: str) -> int:
         """Collapse the person's open digests now (their inbox asks to see them whole); how many this collapsed."""
-        collapsed = 0
-        for digest_id in await asyncio.to_thread(self._digests.open_of, username):
-            collapsed += await self._collapse(digest_id) is not None
-        return collapsed
-
-    async def _hold(self, notification: Notification) -> None:
-        """Keep a stored personal notification in the person's open digest of its type."""
-        assert notification.user_id is not None and self.preferences is not None
-        found = await self.preferences.get(notification.user_id)
-        seconds = found.digest_seconds(notification.type) or 0
-        try:
-            digest_id, closes_at = await asyncio.to_thread(
-                self._digests.attach, notification.id, notification.user_id, notification.type, self._now(),
-                seconds)
-        except Exception:  # it stays in the inbox as it is: nothing is lost, it is only not collected
-            log.warning("holding %s for a digest failed", notification.id, exc_info=True)
-            return
-        if closes_at <= self._now():  # joined a digest whose window ended before the job came round
-            await self._collapse(digest_id)
-
-    async def _collapse_holding(self, notification_id: str, user_id: str) -> Collapsed | None:
-        """Collapse the open digest that holds this notification of this person, if there is one."""
-        if self.preferences is None or not is_notification_id(notification_id):
-            return None
-        if not (await self.preferences.get(user_id)).digest:  # (cached) no query for those who collect nothing
-            return None
-        digest_id = await asyncio.to_thread(self._digests.pending_of, notification_id, user_id)
-        return await self._collapse(digest_id) if digest_id is not None else None
-
-    async def _collapse(self, digest_id: str) -> Collapsed | None:
-        """Collapse once, and tell the person's views in one push: the entry replacing the items, with the count."""
-        collapsed = await asyncio.to_thread(self._digests.collapse, digest_id, self._now())
-        if collapsed is None:
-            return None
-        self._counters["digests"] += 1
-        entry, channel = collapsed.entry, user_channel(collapsed.username)
-        unread = await self.unread_count(collapsed.username)
-        if entry is None:
-            await self._push(channel, "notification_dismissed", {
-                "notification_ids": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
-            return collapsed
-        found = await self.preferences.get(collapsed.username) if self.preferences is not None else None
-        live = found is None or decide(found, entry.type, entry.priority, self._now(),
-                                       digestible=False) is Decision.PUSHED
-        if live:
-            await self._push(channel, "notification", {
-                **entry.to_dict(), "replaces": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
-        else:  # muted since, or quiet hours: the entry waits in the inbox; the views drop the items it replaced
-            await self._push(channel, "notification_dismissed", {
-                "notification_ids": collapsed.replaced[:MAX_IDS_PER_MESSAGE], "unread_count": unread})
-        await self._publish(EventType.NOTIFICATION_SENT, {
-            "notification_id": entry.id, "type": entry.type, "priority": entry.priority, "target": channel,
-            "channel": None, "digest": {"id": collapsed.digest_id, "count": entry.data["digest"]["count"]},
-        }, user_id=collapsed.username)
-        return collapsed
+        return await self.digests.collapse_open_of(username)
 
     async def _summary(self, username: str, count: int, start: datetime, end: datetime) -> None:
         words = "notification" if count == 1 else "notifications"
