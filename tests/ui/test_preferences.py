@@ -76,3 +76,6 @@ async def test_a_type_collected_into_a_digest_shows_as_one_entry_with_its_items(
     [inbox] = user.find(marker="inbox").elements
     assert isinstance(inbox, Inbox)
     assert "<b>paid</b>" not in inbox._displayed_contents(only_visible=True), "the items are replaced by the entry"
+    [bell] = user.find(marker="notification-bell").elements
+    assert bell._displayed_contents(only_visible=True)[-1] == "💰 2 resource distributions, $2,000.00 in total"
+    assert "<b>paid</b>" not in bell._displayed_contents(only_visible=True), "the bell's latest follow it too"
