@@ -60,7 +60,7 @@ class Collector:
     def __init__(self, clients: Callable[[], Collection[Any]], *, collector: Collecting | None = None,
                  unfreeze_after: int = UNFREEZE_AFTER, share: float = UNFREEZE_SHARE) -> None:
         self._clients = clients
-        self._gc: Collecting = collector if collector is not None else gc  # type: ignore[assignment]
+        self._gc: Collecting = collector if collector is not None else gc
         self.unfreeze_after = unfreeze_after
         self.share = share
         self._frozen_clients: set[Any] = set()

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     """Seconds between looks for scheduled sends that are due (run by the leader)."""
     notification_trace_days: PositiveSeconds = 7
     """Days each notification's delivery trace is kept (expired by the notification cleanup job)."""
+    notification_digest_interval: PositiveSeconds = 10
+    """Seconds between looks for digests whose window has closed (collapsed by the leader)."""
     metrics_collection_interval: PositiveSeconds = 30
     metrics_retention_days: PositiveSeconds = 30
     metrics_push_interval: PositiveSeconds = 5

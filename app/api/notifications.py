@@ -37,6 +37,7 @@ class SendRequest(BaseModel):
     ttl_seconds: float | None = Field(None, description="instead of expires_at")
     deliver_at: UtcTime | None = Field(None, description="deliver later (UTC when naive): stored now as "
                                                           "scheduled, delivered then by the leader, cancellable")
+    digest: bool = Field(True, description="false: never collected into the person's digest of this type")
 
 
 class QuietHoursBody(BaseModel):
@@ -60,6 +61,10 @@ class PreferencesBody(BaseModel):
     min_priority: int = Field(1, description="1-5: below it, kept in the inbox without a live push or bell count")
     quiet_hours: QuietHoursBody | None = Field(None, description="null for none; during them only emergencies "
                                                                  "are pushed, and a summary follows their end")
+    digest_seconds: dict[Text, int | None] = Field(
+        default_factory=dict, max_length=20, examples=[{"resource_distribution": 900}],
+        description="type → window in seconds (60 to 86400) or null: notifications of that type within the window "
+                    "are collected into one inbox entry; system alerts, critical and emergency ones never are")
 
 
 class AlertRequest(BaseModel):
@@ -119,6 +124,13 @@ def routers(auth: Auth, notifications: NotificationService) -> tuple[APIRouter, 
     async def preferences(caller: reader) -> dict[str, Any]:
         """Your preferences: types on or off, the minimum priority pushed live, quiet hours."""
         return await notifications.get_preferences(caller.username)
+
+    @api.post("/digests/collapse")
+    async def collapse_digests(caller: reader) -> dict[str, Any]:
+        """Collapse your open digests now, each into one inbox entry (otherwise that happens when its window
+        closes, or when you read one of its items)."""
+        collapsed = await notifications.collapse_digests_of(caller.username)
+        return stamped({"collapsed": collapsed, "unread_count": await _unread(caller)})
 
     @api.put("/preferences")
     async def set_preferences(body: PreferencesBody, caller: reader) -> dict[str, Any]:

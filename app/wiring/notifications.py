@@ -38,6 +38,8 @@ def build(services: Services) -> None:
                              _quiet_summaries, scope="deployment"))
     services.jobs.append(Job("scheduled_sends", lambda s: s.settings.notification_scheduled_interval,
                              _scheduled_sends, scope="deployment"))
+    services.jobs.append(Job("notification_digests", lambda s: s.settings.notification_digest_interval,
+                             _collapse_digests, scope="deployment"))
     # Raw WebSocket clients: a role's or everyone's notification goes live to each person as their preferences say.
     services.websocket.notification_gate = notifications.live_for
     # Each process records how many of its connections and views a notification reached (one trace row per replica).
@@ -145,3 +147,7 @@ async def _scheduled_sends(services: Services) -> int:
 
 async def _quiet_summaries(services: Services) -> int:
     return await services.notifications.summarize_quiet_hours()
+
+
+async def _collapse_digests(services: Services) -> int:
+    return await services.notifications.collapse_digests()

@@ -144,6 +144,8 @@ class SendForm:
                                       on_change=self._show_when).props(TOGGLE).mark("send-when")
                 self.deliver_at = ui.input("Deliver at (UTC)", placeholder="YYYY-MM-DD HH:MM").props(FIELD) \
                     .classes("flex-1 min-w-[12rem]").mark("send-deliver-at")
+            self.no_digest = ui.checkbox("Don't digest: push it now even if the person collects this type") \
+                .mark("send-no-digest")
             with ui.row().classes("w-full items-center gap-3"):
                 ui.button("Send", icon="send", on_click=self.send).props("unelevated color=primary") \
                     .mark("send-run")
@@ -245,6 +247,8 @@ class SendForm:
             except ValueError:
                 errors["expires_at"] = "Write the time as YYYY-MM-DD HH:MM (UTC)."
         checked = field_errors(datetime.now(UTC), **{k: v for k, v in request.items() if k not in errors})
+        if self.no_digest.value:
+            request["digest"] = False
         if self.when.value == "later":
             try:
                 request["deliver_at"] = _parse_utc(self.deliver_at.value or "")
@@ -293,6 +297,7 @@ class SendForm:
             self._remove_action(row)
         self.expiry.set_value("none")
         self.when.set_value("now")
+        self.no_digest.set_value(False)
 
     def _show_target(self) -> None:
         self.username.set_visibility(self.target.value == "user")

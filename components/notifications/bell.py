@@ -55,7 +55,14 @@ class Bell(ui.element, component="bell.js", dependencies=["../common/neon_time.j
             self._titles[data["id"]] = str(data.get("title", ""))
             while len(self._titles) > LATEST:
                 del self._titles[min(self._titles)]
+            replaced = data.get("replaces")
+            if isinstance(replaced, list):  # a digest entry taking the place of the items it collected
+                for notification_id in replaced:
+                    self._titles.pop(notification_id, None)
+                self.run_method("remove", replaced)
             self.run_method("add", shown(data), True)
+            if isinstance(replaced, list) and isinstance(data.get("unread_count"), int):
+                self.run_method("setUnread", data["unread_count"])
             return
         ids = [i for i in (data.get("notification_ids") or [data.get("notification_id")]) if isinstance(i, str)]
         if kind == "notification_read":

@@ -47,6 +47,18 @@ export default {
       <p :class="['ncard-message', { clamped: long(n) && !open[n.id] }]">{{ n.message }}</p>
       <button v-if="long(n)" type="button" class="nbtn nbtn-link" :aria-expanded="!!open[n.id]"
               @click="open[n.id] = !open[n.id]">{{ open[n.id] ? "Show less" : "Show all" }}</button>
+      <template v-if="n.digest">
+        <button type="button" class="nbtn nbtn-link digest-toggle" :aria-expanded="!!open['d' + n.id]"
+                @click="open['d' + n.id] = !open['d' + n.id]">
+          {{ open['d' + n.id] ? "Hide items" : "Show " + n.digest.count + " items" }}</button>
+        <ol v-if="open['d' + n.id]" class="digest-items">
+          <li v-for="item in n.digest.items" :key="item.id">
+            <span class="digest-item-title">{{ item.title }}</span>
+            <span class="digest-item-message">{{ item.message }}</span>
+            <time class="ncard-time" :datetime="item.created_at" :title="item.created_at">{{ ago(item.created_at) }}</time>
+          </li>
+        </ol>
+      </template>
       <div class="ncard-actions">
         <template v-for="a in n.actions || []" :key="a.action">
           <span v-if="n.action_taken === a.action" class="taken-chip">✓ {{ a.label }}</span>

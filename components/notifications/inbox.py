@@ -51,8 +51,16 @@ class InboxSource(Protocol):
 
 
 def shown(notification: dict[str, Any]) -> dict[str, Any]:
-    """What a card needs (the data object stays on the server until someone asks for the details)."""
-    return {key: notification.get(key) for key in _SHOWN}
+    """What a card needs (the data object stays on the server until someone asks for the details; a digest
+    entry brings its items' titles and messages, for the card to expand)."""
+    card = {key: notification.get(key) for key in _SHOWN}
+    data = notification.get("data")
+    digest = data.get("digest") if isinstance(data, dict) else None
+    if isinstance(digest, dict) and isinstance(digest.get("items"), list):
+        card["digest"] = {"count": digest.get("count"), "items": [
+            {key: item.get(key) for key in ("id", "title", "message", "created_at")}
+            for item in digest["items"] if isinstance(item, dict)]}
+    return card
 
 
 class Inbox(ui.element, component="inbox.js", dependencies=["../common/neon_time.js"]):
@@ -94,8 +102,15 @@ class Inbox(ui.element, component="inbox.js", dependencies=["../common/neon_time
         if kind == "notification" and isinstance(data.get("id"), str):
             if self.gate is not None and not self.gate(str(envelope.get("channel", "")), data):
                 return  # the person's preferences keep it out of the live view (it is there on the next load)
+            replaced = data.get("replaces")
+            if isinstance(replaced, list):  # a digest entry taking the place of the items it collected
+                for notification_id in replaced:
+                    self._texts.pop(notification_id, None)
+                self.run_method("remove", replaced)
             self._remember([data])
             self.run_method("add", shown(data), True)
+            if isinstance(replaced, list):
+                await self._count_from(data)
         elif kind == "notification_read":
             self.run_method("markRead", _ids(data), bool(data.get("all")), now_iso())
             await self._count_from(data)

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 FIELD = "dense outlined stack-label"
 ZONES = sorted(available_timezones())
+DIGEST_WINDOWS = {0: "Off", 300: "5 min", 900: "15 min", 3600: "1 h", 86_400: "1 day"}
+UNDIGESTED = {NotificationType.SYSTEM_ALERT.value}
 
 
 class PreferencesSource(Protocol):
@@ -35,13 +37,21 @@ class PreferencesForm:
             with ui.card().classes("neon-card w-full"):
                 section_heading("What reaches you")
                 ui.label("Switched off, a type still lands in your inbox, without a live push or a count on the "
-                         "bell. Critical and emergency system alerts always reach you.").classes("text-body muted")
+                         "bell. Critical and emergency system alerts always reach you. Collected into a digest, a "
+                         "type's notifications within the window become one inbox entry (critical and emergency "
+                         "ones are not collected).").classes("text-body muted")
                 self.switches: dict[str, ui.switch] = {}
-                with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-x-4"):
+                self.digests: dict[str, ui.select] = {}
+                windows = current.get("digest_seconds") or {}
+                with ui.element("div").classes("w-full grid grid-cols-1 sm:grid-cols-2 gap-x-4 gap-y-1"):
                     for kind in NotificationType:
-                        self.switches[kind.value] = ui.switch(
-                            TYPE_LABELS.get(kind.value, kind.value), value=bool(current["types"].get(kind.value, True))
-                        ).mark(f"pref-type-{kind.value}")
+                        with ui.row().classes("items-center gap-2 no-wrap min-w-0"):
+                            self.switches[kind.value] = ui.switch(
+                                TYPE_LABELS.get(kind.value, kind.value),
+                                value=bool(current["types"].get(kind.value, True))
+                            ).classes("flex-1 min-w-0").mark(f"pref-type-{kind.value}")
+                            if kind.value not in UNDIGESTED:
+                                self.digests[kind.value] = _digest_select(kind.value, windows.get(kind.value))
                 options = {p: f"{p} · {PRIORITIES[p]}" for p in range(1, 6)}
                 self.min_priority = ui.select(options, value=int(current.get("min_priority", 1)),
                                               label="Push live from priority").props(FIELD) \
@@ -72,6 +82,7 @@ class PreferencesForm:
     def body(self) -> dict[str, Any]:
         return {"types": {kind: switch.value for kind, switch in self.switches.items()},
                 "min_priority": self.min_priority.value,
+                "digest_seconds": {kind: select.value or None for kind, select in self.digests.items()},
                 "quiet_hours": {"start": (self.start.value or "").strip(), "end": (self.end.value or "").strip(),
                                 "timezone": self.zone.value or ""} if self.quiet.value else None}
 
@@ -106,3 +117,13 @@ class PreferencesForm:
         zone = await ui.run_javascript("Intl.DateTimeFormat().resolvedOptions().timeZone")
         if isinstance(zone, str) and zone in ZONES:
             self.zone.set_value(zone)
+
+
+def _digest_select(kind: str, seconds: object) -> ui.select:
+    """Off or a window; a window set through the API that the list lacks is offered as it is."""
+    options: dict[int, str] = dict(DIGEST_WINDOWS)
+    value = seconds if isinstance(seconds, int) and not isinstance(seconds, bool) else 0
+    if value not in options:
+        options[value] = f"{value // 60} min" if value % 60 == 0 else f"{value} s"
+    return ui.select(options, value=value, label="Collect into a digest").props(FIELD) \
+        .classes("w-44 shrink-0").mark(f"pref-digest-{kind}")

@@ -125,3 +125,37 @@ class NotificationTraceStep(SQLModel, table=True):
     """JSON object: the machine-readable parts (event id, channel and counts, decision, action)."""
     count: int = 0
     """For `recipients_not_listed`: how many recipient steps were only counted."""
+
+
+class NotificationDigest(SQLModel, table=True):
+    """One person's open or collapsed digest of one type (services.notifications.digests).
+
+    At most one is open per person and type (a partial unique index); it is collapsed once, by the conditional
+    UPDATE that sets `collapsed_at`, into the notification `entry_id`."""
+
+    __tablename__ = "notification_digests"
+    __table_args__ = (
+        Index("ux_notification_digests_open", "username", "type", unique=True,
+              sqlite_where=text("collapsed_at IS NULL"), postgresql_where=text("collapsed_at IS NULL")),
+        Index("ix_notification_digests_closes_at", "closes_at", sqlite_where=text("collapsed_at IS NULL"),
+              postgresql_where=text("collapsed_at IS NULL")),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    username: str = Field(max_length=64)
+    type: str = Field(max_length=32)
+    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    closes_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    item_count: int = 0
+    collapsed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    entry_id: str | None = Field(default=None, max_length=36)
+    """The notification the items were collapsed into (None when none was left to collapse)."""
+
+
+class NotificationDigestItem(SQLModel, table=True):
+    """A stored notification held for a digest until it collapses."""
+
+    __tablename__ = "notification_digest_items"
+
+    notification_id: str = Field(primary_key=True, max_length=36)
+    digest_id: str = Field(max_length=36, index=True)

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -80,7 +80,7 @@ class PreferenceBook:
 
     async def put(self, username: str, preferences: Preferences) -> Preferences:
         now = self._clock()
-        stored = Preferences(preferences.muted, preferences.min_priority, preferences.quiet_hours, now)
+        stored = replace(preferences, updated_at=now)
         await asyncio.to_thread(self._write, username, stored, now)
         self._remember(username, stored)
         if self._broker is not None:
@@ -163,8 +163,7 @@ def _decode(text: str, updated_at: datetime | None) -> Preferences:
     except Exception:  # a row written by a newer version: fall back to pushing everything, and say so
         log.warning("unreadable notification preferences %r", text[:200], exc_info=True)
         return DEFAULT
-    return Preferences(found.muted, found.min_priority, found.quiet_hours,
-                       as_utc(updated_at) if updated_at else None)
+    return replace(found, updated_at=as_utc(updated_at) if updated_at else None)
 
 
 def _log_failure(task: asyncio.Task[Preferences]) -> None:

@@ -21,6 +21,9 @@ UNMUTABLE_PRIORITY = int(NotificationPriority.CRITICAL)
 EMERGENCY = int(NotificationPriority.EMERGENCY)
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 MAX_TIMEZONE = 64
+DIGEST_MIN, DIGEST_MAX = 60, 86_400
+"""Bounds of a digest window in seconds (a minute to a day)."""
+UNDIGESTED = frozenset({NotificationType.SYSTEM_ALERT.value})
 
 
 class Decision(StrEnum):
@@ -30,6 +33,7 @@ class Decision(StrEnum):
     MUTED = "muted"
     BELOW_MIN_PRIORITY = "below_min_priority"
     QUIET_HOURS = "held_for_quiet_hours"
+    DIGESTED = "digested"
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,17 +78,24 @@ class Preferences:
     min_priority: int = 1
     quiet_hours: QuietHours | None = None
     updated_at: datetime | None = field(default=None, compare=False)
+    digest: tuple[tuple[str, int], ...] = ()
+    """(type, window seconds) for each type collected into a digest, sorted by type."""
 
     @property
     def is_default(self) -> bool:
-        return not self.muted and self.min_priority <= 1 and self.quiet_hours is None
+        return not self.muted and self.min_priority <= 1 and self.quiet_hours is None and not self.digest
+
+    def digest_seconds(self, kind: str) -> int | None:
+        return next((seconds for name, seconds in self.digest if name == kind), None)
 
     def counted(self, kind: str, priority: int) -> bool:
-        """Whether a notification counts on the bell: not muted and at or above the minimum (quiet hours aside)."""
-        return decide(self, kind, priority, None) is Decision.PUSHED
+        """Whether a notification counts on the bell: not muted and at or above the minimum (quiet hours aside;
+        one held for a digest counts once the digest collapses, which the store knows)."""
+        return decide(self, kind, priority, None, digestible=False) is Decision.PUSHED
 
     def to_dict(self) -> dict[str, Any]:
         return {"types": {kind: kind not in self.muted for kind in TYPES}, "min_priority": self.min_priority,
+                "digest_seconds": dict(self.digest),
                 "quiet_hours": self.quiet_hours.to_dict() if self.quiet_hours else None,
                 "updated_at": self.updated_at.isoformat() if self.updated_at else None}
 
@@ -92,14 +103,19 @@ class Preferences:
 DEFAULT = Preferences()
 
 
-def decide(preferences: Preferences, kind: str, priority: int, now: datetime | None) -> Decision:
+def decide(preferences: Preferences, kind: str, priority: int, now: datetime | None, *,
+           digestible: bool = True) -> Decision:
     """Push live, or why not. Critical and emergency system alerts cannot be muted or held below a minimum;
-    during quiet hours only emergencies are pushed. `now` None leaves quiet hours out (the bell count)."""
+    during quiet hours only emergencies are pushed. `now` None leaves quiet hours out (the bell count).
+    A type the person collects into a digest is held for it unless critical or above, or not `digestible`
+    (an admin's `digest: false`, or the digest entry itself)."""
     unmutable = kind == NotificationType.SYSTEM_ALERT.value and priority >= UNMUTABLE_PRIORITY
     if kind in preferences.muted and not unmutable:
         return Decision.MUTED
     if priority < preferences.min_priority and not unmutable:
         return Decision.BELOW_MIN_PRIORITY
+    if digestible and priority < UNMUTABLE_PRIORITY and preferences.digest and preferences.digest_seconds(kind):
+        return Decision.DIGESTED
     quiet = preferences.quiet_hours
     if now is not None and quiet is not None and priority < EMERGENCY and quiet.active(now):
         return Decision.QUIET_HOURS
@@ -111,7 +127,7 @@ def parse_preferences(body: object, *, now: datetime | None = None) -> Preferenc
     NotificationError naming the field."""
     if not isinstance(body, dict):
         raise NotificationError("preferences", "must be an object with types, min_priority and quiet_hours")
-    unknown = set(body) - {"types", "min_priority", "quiet_hours", "updated_at"}
+    unknown = set(body) - {"types", "min_priority", "quiet_hours", "digest_seconds", "updated_at"}
     if unknown:
         raise NotificationError("preferences", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     types = body.get("types") or {}
@@ -129,7 +145,30 @@ def parse_preferences(body: object, *, now: datetime | None = None) -> Preferenc
     if isinstance(min_priority, bool) or not isinstance(min_priority, int) or not 1 <= min_priority <= 5:
         raise NotificationError("min_priority", f"must be an integer from 1 (low) to 5 (emergency), "
                                                 f"got {min_priority!r}")
-    return Preferences(frozenset(muted), min_priority, parse_quiet_hours(body.get("quiet_hours")), now)
+    return Preferences(frozenset(muted), min_priority, parse_quiet_hours(body.get("quiet_hours")), now,
+                       parse_digest(body.get("digest_seconds")))
+
+
+def parse_digest(value: object) -> tuple[tuple[str, int], ...]:
+    """`{type: seconds | null}`: each type collected into one inbox entry per window (null or 0: not)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise NotificationError("digest_seconds", "must be an object of {notification_type: seconds or null}")
+    found: dict[str, int] = {}
+    for kind, seconds in value.items():
+        name = f"digest_seconds.{str(kind)[:40]}"
+        if kind not in TYPES:
+            raise NotificationError(name, f"unknown type; expected one of {', '.join(TYPES)}")
+        if seconds is None or seconds == 0:
+            continue
+        if kind in UNDIGESTED:
+            raise NotificationError(name, "system alerts are never collected into a digest")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not DIGEST_MIN <= seconds <= DIGEST_MAX:
+            raise NotificationError(name, f"must be null (off) or whole seconds from {DIGEST_MIN} to {DIGEST_MAX}, "
+                                          f"got {seconds!r}")
+        found[kind] = seconds
+    return tuple(sorted(found.items()))
 
 
 def parse_quiet_hours(value: object) -> QuietHours | None:

@@ -15,6 +15,8 @@ from services.delivery import Delivery, user_channel
 from services.events import EventSystem, EventType, replaying
 from services.models import as_utc, utcnow
 from services.notifications.checks import check_channel, check_data, compose
+from services.notifications.collector import DigestCollector
+from services.notifications.digests import DigestStore
 from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, Preferences, decide, parse_preferences
 from services.notifications.rules import RULES, Rule, current_rule, register_rules
@@ -67,7 +69,10 @@ class NotificationService:
         self._rules = tuple(rules)
         self._unregister: Callable[[], None] | None = None
         self._counters = dict.fromkeys(("sent", "delivery_failures", "expired", "pruned", "replay_skipped",
-                                        "held", "quiet_summaries"), 0)
+                                        "held", "quiet_summaries", "digested"), 0)
+        self.digests = DigestCollector(DigestStore(engine, self._store.guard), preferences, self._push,
+                                       self._publish, self.unread_count, self._now)
+        """Holds personal notifications of the types a person collects, and collapses them into one entry."""
 
     async def start(self) -> None:
         """Start the batch writer and register the event → notification rules (idempotent)."""
@@ -95,13 +100,15 @@ class NotificationService:
         priority: int | None = None, channel: str | None = None, actions: list[dict[str, str]] | None = None,
         expires_at: datetime | None = None, *, role: str | None = None, broadcast: bool = False,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
+        digest: bool = True,
     ) -> str:
         """Send to `user_id`, every account of `role`, or everyone (`broadcast=True`); the notification id.
 
-        Raises NotificationError for bad input. `durable` returns only after the row is committed."""
+        Raises NotificationError for bad input. `durable` returns only after the row is committed; `digest=False`
+        keeps it out of the person's digest of its type."""
         notification = self._build(user_id, notification_type, data, custom_title, custom_message, priority, channel,
                                    actions, expires_at, role, broadcast, ttl_seconds, correlation_id)
-        await self._send(notification, durable)
+        await self._send(notification, durable, digest=digest)
         return notification.id
 
     async def send(
@@ -111,6 +118,7 @@ class NotificationService:
         actions: list[dict[str, Any]] | None = None, expires_at: datetime | None = None,
         ttl_seconds: float | None = None, correlation_id: str | None = None, durable: bool = False,
         notification_id: str | None = None, sent_by: str | None = None, scheduled_by: str | None = None,
+        digest: bool = True,
     ) -> dict[str, Any]:
         """`send_notification` with keywords only, answering the whole notification (its REST shape).
 
@@ -120,7 +128,7 @@ class NotificationService:
                                    expires_at, role, broadcast, ttl_seconds, correlation_id)
         if notification_id is not None:
             notification.id = notification_id
-        return await self._send(notification, durable, sent_by=sent_by, scheduled_by=scheduled_by)
+        return await self._send(notification, durable, sent_by=sent_by, scheduled_by=scheduled_by, digest=digest)
 
     def notification_exists(self, notification_id: str) -> bool:
         """Whether a notification with this id is stored (blocking)."""
@@ -186,7 +194,12 @@ class NotificationService:
         return (await asyncio.to_thread(self._store.counts, reader, self._now()))[0]
 
     async def mark_notification_read(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
-        """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed)."""
+        """Mark read for this user; False when it is not theirs to see (unknown, expired, dismissed).
+
+        Reading an item held for a digest collapses the digest now, and the entry is the one marked read."""
+        collapsed = await self.digests.collapse_holding(notification_id, user_id)
+        if collapsed is not None and collapsed.entry is not None:
+            notification_id = collapsed.entry.id
         return await self._act(notification_id, user_id, role, "read_at")
 
     async def dismiss_notification(self, notification_id: str, user_id: str, *, role: str | None = None) -> bool:
@@ -274,8 +287,8 @@ class NotificationService:
         stats = await asyncio.to_thread(self._store.read, lambda connection: collect(connection, now))
         writer = self._writer
         trace = self.trace.stats
-        return {**stats, **self._counters, "persisted": writer.persisted, "lost": writer.lost,
-                "pending_writes": writer.pending, "history_size": self.history_size,
+        return {**stats, **self._counters, "digests": self.digests.collapsed, "persisted": writer.persisted,
+                "lost": writer.lost, "pending_writes": writer.pending, "history_size": self.history_size,
                 "trace_steps_recorded": trace["recorded"], "trace_steps_dropped": trace["dropped"]}
 
     async def cleanup_expired_notifications(self) -> int:
@@ -324,10 +337,13 @@ class NotificationService:
                        expires_at, role, broadcast, ttl_seconds, correlation_id)
 
     async def _send(self, notification: Notification, durable: bool, *, bypass: bool = False,
-                    sent_by: str | None = None, scheduled_by: str | None = None) -> dict[str, Any]:
+                    sent_by: str | None = None, scheduled_by: str | None = None,
+                    digest: bool = True) -> dict[str, Any]:
         if await self._sent_before(notification):
             self._counters["replay_skipped"] += 1
             return notification.to_dict()
+        decision = Decision.PUSHED if bypass else await self._decide(notification, digest)
+        durable = durable or decision is Decision.DIGESTED  # held for a digest only once it is stored
         try:
             committed = await self._writer.write(notification.to_row(), durable=durable)
             if committed is not None:
@@ -340,12 +356,13 @@ class NotificationService:
         self._counters["sent"] += 1
         sent = notification.to_dict()
         self._trace_origin(notification, sent_by, scheduled_by)
-        decision = Decision.PUSHED if bypass else await self._decide(notification)
         if notification.user_id is not None:
             self.trace.decided(notification.id, notification.user_id, decision.value, capped=False)
         if decision is Decision.PUSHED:
             await self._push(notification.recipients, "notification", sent)
             self.trace.delivered(notification.id, notification.recipients)  # this replica's row, even if none heard
+        elif decision is Decision.DIGESTED:
+            await self.digests.hold(notification)
         await self._publish(EventType.NOTIFICATION_SENT, {
             "notification_id": notification.id, "type": notification.type, "priority": notification.priority,
             "target": notification.recipients, "channel": notification.channel,
@@ -369,7 +386,7 @@ class NotificationService:
         elif sent_by is not None:
             trace.record(nid, Step.SENT_BY, f"sent by {sent_by}", detail={"admin": sent_by})
 
-    async def _decide(self, notification: Notification) -> Decision:
+    async def _decide(self, notification: Notification, digestible: bool = True) -> Decision:
         """The person's preferences decide a personal notification here, once; a role's or everyone's is decided
         per person where it is fanned out (`live_for`)."""
         if notification.user_id is None or self.preferences is None:
@@ -378,8 +395,11 @@ class NotificationService:
         found = book.peek(notification.user_id) or await book.get(notification.user_id)
         if found.is_default:
             return Decision.PUSHED
-        decision = decide(found, notification.type, notification.priority, notification.created_at)
-        if decision is not Decision.PUSHED:
+        decision = decide(found, notification.type, notification.priority, notification.created_at,
+                          digestible=digestible)
+        if decision is Decision.DIGESTED:
+            self._counters["digested"] += 1
+        elif decision is not Decision.PUSHED:
             self._counters["held"] += 1
         return decision
 
@@ -401,7 +421,7 @@ class NotificationService:
         kind, priority = data.get("type"), data.get("priority")
         if not isinstance(kind, str) or not isinstance(priority, int):
             return Decision.PUSHED
-        return decide(found, kind, priority, self._now())
+        return decide(found, kind, priority, self._now(), digestible=False)
 
     async def get_preferences(self, username: str) -> dict[str, Any]:
         if self.preferences is None:
@@ -442,6 +462,15 @@ class NotificationService:
                 await self._summary(row.username, count, since, end)
         self._counters["quiet_summaries"] += sent
         return sent
+
+    async def collapse_digests(self) -> int:
+        """The job: collapse every digest whose window has closed into one inbox entry each (once across
+        processes); how many this call collapsed."""
+        return await self.digests.collapse_due()
+
+    async def collapse_digests_of(self, username: str) -> int:
+        """Collapse the person's open digests now (their inbox asks to see them whole); how many this collapsed."""
+        return await self.digests.collapse_open_of(username)
 
     async def _summary(self, username: str, count: int, start: datetime, end: datetime) -> None:
         words = "notification" if count == 1 else "notifications"
@@ -488,7 +517,7 @@ class NotificationService:
         found: Preferences | None = await self.preferences.get(user_id) if self.preferences is not None else None
         if found is None or found.is_default:
             return Reader(user_id, role)
-        return Reader(user_id, role, found.muted, found.min_priority)
+        return Reader(user_id, role, found.muted, found.min_priority, bool(found.digest))
 
     async def _push(self, channel: str, message_type: str, data: dict[str, Any]) -> None:
         try:

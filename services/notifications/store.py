@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -28,12 +29,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from services.delivery import BROADCAST, role_channel, user_channel
-from services.notifications.models import NotificationReceipt, NotificationRecord
+from services.notifications.models import NotificationDigestItem, NotificationReceipt, NotificationRecord
 from services.notifications.preferences import EMERGENCY, UNMUTABLE_PRIORITY
 from services.notifications.types import Notification
 
 N = NotificationRecord.metadata.tables["notifications"]
 R = NotificationReceipt.metadata.tables["notification_receipts"]
+HELD = NotificationDigestItem.metadata.tables["notification_digest_items"]
 Row = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -51,15 +53,20 @@ class Reader:
     """Types the reader switched off, and the lowest priority they want to be told of: such notifications stay
     in the inbox but do not count as unread on the bell (critical and emergency system alerts always count)."""
     min_priority: int = 1
+    digesting: bool = False
+    """Whether the reader collects some type into digests: what is held for one counts once it collapses."""
 
     def counted(self) -> ColumnElement[bool]:
         """What counts on the reader's bell."""
+        held = ~exists().where(HELD.c.notification_id == N.c.id)
         if not self.muted and self.min_priority <= 1:
-            return true()
+            return held if self.digesting else true()
         unmutable = and_(N.c.type == "system_alert", N.c.priority >= UNMUTABLE_PRIORITY)
         wanted = [N.c.priority >= self.min_priority]
         if self.muted:
             wanted.append(N.c.type.notin_(sorted(self.muted)))
+        if self.digesting:
+            wanted.append(held)
         return or_(and_(*wanted), unmutable)
 
     def sees(self) -> ColumnElement[bool]:
@@ -109,6 +116,11 @@ class NotificationStore:
         # One shared connection (in-memory SQLite): a reader's rollback-on-return would undo a concurrent write.
         shared = isinstance(engine.pool, StaticPool | SingletonThreadPool)
         self._lock: contextlib.AbstractContextManager[Any] = threading.Lock() if shared else contextlib.nullcontext()
+
+    @property
+    def guard(self) -> contextlib.AbstractContextManager[Any]:
+        """The lock around each use of a shared connection (in-memory SQLite), for another store on these tables."""
+        return self._lock
 
     def insert(self, rows: list[Row]) -> None:
         """Insert rows in one transaction with a single executemany."""

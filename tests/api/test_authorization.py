@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/notifications/cleanup"): Row(ADMIN),
     ("GET", "/api/v1/notifications/preferences"): Row(SIGNED_IN),
     ("PUT", "/api/v1/notifications/preferences"): Row(SIGNED_IN, {"min_priority": 2}),
+    ("POST", "/api/v1/notifications/digests/collapse"): Row(SIGNED_IN),
     ("GET", "/api/v1/notifications/scheduled"): Row(ADMIN),
     ("DELETE", "/api/v1/notifications/scheduled/{scheduled_id}"): Row(ADMIN, params={"scheduled_id": "nope"}),
     ("GET", "/api/v1/notifications/{notification_id}"): Row(OWNER),

@@ -291,3 +291,23 @@ def test_toasts_sit_in_the_lower_right_corner(monkeypatch: pytest.MonkeyPatch) -
     toast("Could not send", "negative")
     assert [(t["message"], t["type"], t["position"]) for t in shown] == [
         ("Sent", "positive", "bottom-right"), ("Could not send", "negative", "bottom-right")]
+
+
+async def test_dont_digest_sends_past_the_persons_digest(
+        user: User, client: httpx.AsyncClient, user_headers: dict[str, str]) -> None:
+    window = {"digest_seconds": {"warning": 3600}}
+    assert (await client.put(f"{INBOX}/preferences", headers=user_headers, json=window)).status_code == 200
+    await open_tab(user)
+    for title, no_digest in (("Held", False), ("Right now", True)):
+        user.find(marker="send-user").type("alice")
+        choose(user, "send-type", "warning")
+        user.find(marker="send-title").type(title)
+        pick(user, "send-no-digest", no_digest)
+        user.find(marker="send-run").click()
+        await user.should_see(f"Notification sent: {title}")
+    assert element(user, "send-no-digest").value is False, "cleared for the next one"
+    inbox = (await client.get(INBOX, headers=user_headers)).json()["notifications"]
+    for notification in inbox:  # reading a held one collapses its digest; the other is read as it is
+        await client.post(f"{INBOX}/{notification['id']}/read", headers=user_headers)
+    titles = [n["title"] for n in (await client.get(INBOX, headers=user_headers)).json()["notifications"]]
+    assert sorted(titles) == ["Right now", "🗂️ 1 warning"]

@@ -36,7 +36,8 @@ def test_schema_heads_names_the_newest_migrations() -> None:
     assert heads == SCHEMA_HEADS, f"a migration was added: set SCHEMA_HEADS in app/db.py to {set(heads)}"
 
 
-NEWER_TABLES = ("notification_preferences", "scheduled_notifications", "metric_silences", "notification_trace")
+NEWER_TABLES = ("notification_preferences", "scheduled_notifications", "metric_silences", "notification_trace",
+                "notification_digests", "notification_digest_items")
 """Tables of the migrations after 0006."""
 
 
