@@ -13,12 +13,15 @@ import pytest
 from sqlalchemy import Engine
 
 from services.broker import MemoryBroker
+from services.events import EventSystem
 from services.notifications.digests import summary
+from services.notifications.preference_book import PreferenceBook
 from services.notifications.preferences import Decision, NotificationError, decide, parse_preferences
 from services.notifications.service import NotificationService
+from services.notifications.trace import Tracer
 from tests.clocks import DateClock
 from tests.unit.notifications.test_preference_service import make, pushed
-from tests.unit.notifications.test_service import Recorder
+from tests.unit.notifications.test_service import Accounts, Recorder
 
 NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 FIFTEEN_MINUTES = {"digest_seconds": {"resource_distribution": 900, "truth_update": 900}}
@@ -184,3 +187,23 @@ async def test_items_read_before_the_collapse_make_a_read_entry(service: Notific
     assert await service.collapse_digests() == 1
     inbox = await service.get_inbox("alice")
     assert inbox["notifications"][0]["read_at"] is not None and inbox["unread_count"] == 0
+
+
+async def test_the_trace_says_an_item_was_kept_for_its_digest(engine: Engine, clock: DateClock,
+                                                               broker: MemoryBroker) -> None:
+    trace = Tracer(engine, replica="r1", clock=clock, tally_seconds=0.01)
+    notifications = NotificationService(engine, Accounts(alice="user"), EventSystem(),  # type: ignore[arg-type]
+                                        Recorder(), clock=clock, trace=trace,
+                                        preferences=PreferenceBook(engine, broker, clock=clock))
+    await notifications.start()
+    try:
+        await notifications.set_preferences("alice", FIFTEEN_MINUTES)
+        [held] = await distribute(notifications, [800], clock)
+        found = await notifications.get_trace(held, "alice")
+        assert found is not None
+        [decision] = [s for s in found["steps"] if s["step"] == "decision"]
+        assert decision["detail"]["decision"] == "digested"
+        assert "digest" in decision["text"]
+        assert not [s for s in found["steps"] if s["step"] == "delivered"], "held, so not pushed live"
+    finally:
+        await notifications.stop()
