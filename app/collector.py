@@ -11,7 +11,7 @@ closes leaves reference cycles (its elements and their slots) that only a collec
 the frozen clients that have gone since; once they are worth it (UNFREEZE_AFTER, or a quarter of the open pages,
 whichever is more), everything is unfrozen, collected in one full collection (the long pause, now once per that
 many closed pages instead of every few seconds), and frozen again. Memory held by closed pages is thus bounded to
-about a quarter of what the open pages hold.
+about a quarter of what the open pages hold; other cycles that lived past a tick wait at most FULL_AT_LEAST_EVERY.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ UNFREEZE_AFTER = 100
 """Frozen page clients gone since the last full collection that are worth one (about 0.3 MiB each)."""
 UNFREEZE_SHARE = 0.25
 """...or this share of the open page clients, whichever is more (the rule CPython itself uses for full ones)."""
+FULL_AT_LEAST_EVERY = 3600.0
+"""Seconds after which a full collection runs anyway, for cycles that are not pages (frozen once they lived a tick)."""
 
 
 class Collecting(Protocol):
@@ -58,11 +60,15 @@ class Collector:
     """Freezes survivors every tick; unfreezes for one full collection once enough frozen page clients are gone."""
 
     def __init__(self, clients: Callable[[], Collection[Any]], *, collector: Collecting | None = None,
-                 unfreeze_after: int = UNFREEZE_AFTER, share: float = UNFREEZE_SHARE) -> None:
+                 unfreeze_after: int = UNFREEZE_AFTER, share: float = UNFREEZE_SHARE,
+                 full_every: float = FULL_AT_LEAST_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
         self._clients = clients
         self._gc: Collecting = collector if collector is not None else gc
         self.unfreeze_after = unfreeze_after
         self.share = share
+        self.full_every = full_every
+        self._clock = clock
+        self._last_full = clock()
         self._frozen_clients: set[Any] = set()
         self.gone = 0
         """Frozen page clients that have gone since the last full collection (their cycles wait for it)."""
@@ -76,7 +82,8 @@ class Collector:
         if gone:
             self.gone += len(gone)
             self._frozen_clients -= gone
-        full = self.gone >= max(self.unfreeze_after, int(self.share * len(current)))
+        full = (self.gone >= max(self.unfreeze_after, int(self.share * len(current)))
+                or self._clock() - self._last_full >= self.full_every)
         started = time.perf_counter()
         if full:
             self._gc.unfreeze()
@@ -88,6 +95,7 @@ class Collector:
             log.info("full collection after %d closed pages: %d objects freed in %.0f ms", self.gone, collected,
                      pause_ms)
             self.gone = 0
+            self._last_full = self._clock()
             self.full_collections += 1
             self.longest_full_ms = max(self.longest_full_ms, pause_ms)
         return Pass(full=full, collected=collected, pause_ms=pause_ms, frozen=self._gc.get_freeze_count())

@@ -88,3 +88,16 @@ def test_the_real_collector_leaves_objects_frozen_and_collects_young_cycles() ->
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_full_collection_runs_at_least_every_so_often_for_cycles_that_are_not_pages() -> None:
+    fake = FakeGc()
+    now = [0.0]
+    collector = Collector(lambda: (), collector=fake, full_every=3600, clock=lambda: now[0])
+    assert collector.tick().full is False
+    now[0] = 3599
+    assert collector.tick().full is False
+    now[0] = 3600
+    assert collector.tick().full is True
+    now[0] = 3700
+    assert collector.tick().full is False
