@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
-FREEZE_SECONDS = 10.0
+FREEZE_SECONDS = 5.0
 UNFREEZE_AFTER = 100
 """Frozen page clients gone since the last full collection that are worth one (about 0.3 MiB each)."""
 UNFREEZE_SHARE = 0.25
