@@ -18,6 +18,8 @@ ADMIN = frozenset({"admin"})
 ADMIN_OR_SYSTEM = frozenset({"admin", "system"})
 OWNER = frozenset({"user"})
 """Routes on one notification: only its recipient ("user"); anyone else signed in gets 404, never a hint."""
+OWNER_OR_ADMIN = frozenset({"user", "admin"})
+"""The delivery trace: its recipient or an admin; anyone else signed in gets 404, as for OWNER."""
 
 
 UNKNOWN_ID_PATHS = ("rule", "scheduled/", "silences/")
@@ -60,6 +62,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/notifications/{notification_id}"): Row(OWNER),
     ("DELETE", "/api/v1/notifications/{notification_id}"): Row(OWNER),
     ("POST", "/api/v1/notifications/{notification_id}/read"): Row(OWNER),
+    ("GET", "/api/v1/notifications/{notification_id}/trace"): Row(OWNER_OR_ADMIN),
     ("POST", "/api/v1/notifications/{notification_id}/actions/{action}"): Row(OWNER, params={"action": "go"}),
     ("GET", "/api/v1/metrics"): Row(SIGNED_IN),
     ("POST", "/api/v1/metrics"): Row(ADMIN, {"name": "built_homes", "metric_type": "counter",
@@ -125,7 +128,7 @@ async def test_each_identity_gets_what_its_role_allows(route: tuple[str, str], c
             assert answer.status_code < 500, answer.text[:200]
         elif identity == "anonymous":
             assert answer.status_code == 401, f"anonymous: {answer.status_code}"
-        elif row.allowed == OWNER:
+        elif row.allowed in (OWNER, OWNER_OR_ADMIN):
             assert answer.status_code == 404, f"{identity} on alice's notification: {answer.status_code}"
         else:
             assert answer.status_code == 403, f"{identity}: {answer.status_code} {answer.text[:200]}"
