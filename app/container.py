@@ -150,7 +150,8 @@ def build_services(settings: Settings) -> Services:
     redis = settings.broker_url.startswith(("redis://", "rediss://"))
     services = Services(settings=settings, engine=engine, broker=broker, users=users, auth=auth, events=events,
                         delivery=BrokerDelivery(broker),
-                        leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix),
+                        leadership=create_leadership(settings.broker_url, prefix=settings.redis_prefix,
+                                                    lease_seconds=settings.leader_lease_seconds),
                         replicas=Replicas(broker, settings.effective_replica_name,
                                           stale_after=max(30.0, 4 * settings.metrics_push_interval)),
                         shared_secret=SharedSecret(settings.broker_url, settings.redis_prefix,

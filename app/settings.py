@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     mesh_node_timeout: PositiveSeconds = 90
     replica_name: str = Field("", max_length=64)
     """How this replica names itself in health, the admin panel and /metrics (default: host name and port)."""
+    leader_lease_seconds: float = Field(15, ge=1, le=300)
+    """With Redis: how long the leader's lease lasts, so how soon another replica takes over the periodic jobs
+    when the leader dies (it renews every third of it)."""
     reactions_replay_seconds: PositiveSeconds = 30
     """An event whose rule reactions have not settled after this long is taken as abandoned by a crash: they are
     run again (deduplicated), at start and by a job of the leader every as many seconds."""

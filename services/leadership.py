@@ -50,10 +50,11 @@ class Leadership(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-def create_leadership(broker_url: str, *, prefix: str = "liberation") -> Leadership:
+def create_leadership(broker_url: str, *, prefix: str = "liberation",
+                      lease_seconds: float = LEASE_SECONDS) -> Leadership:
     """Shared with the broker's URL: a lease in Redis for `redis://`, sole leadership in one process otherwise."""
     if broker_url.partition("://")[0].lower() in ("redis", "rediss"):
-        return RedisLeadership(broker_url, prefix=prefix)
+        return RedisLeadership(broker_url, prefix=prefix, lease_seconds=lease_seconds)
     return SoleLeader()
 
 

@@ -135,6 +135,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                DATABASE_URL=database_url.split("://", 1)[0] + "://" + database, REDIS_URL=redis_url,
                REDIS_PREFIX=f"cluster-{tag}", NGINX_BIN=nginx, ADMIN_PASSWORD=ADMIN_PASSWORD,
                METRICS_PUSH_INTERVAL=str(PUSH_INTERVAL))
+    env["LEADER_LEASE_SECONDS"] = "4"  # a killed leader is replaced in seconds, not the default 15
     env.pop("SECRET_KEY", None)  # the script generates the deployment's key, as make cluster does
     running = Cluster(env, run, f"http://127.0.0.1:{first + REPLICAS}",
                       [f"http://127.0.0.1:{first + n}" for n in range(REPLICAS)])

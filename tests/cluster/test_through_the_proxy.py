@@ -66,7 +66,7 @@ async def test_a_token_issued_by_one_replica_is_accepted_by_every_other(cluster:
 async def test_a_websocket_client_whose_replica_is_killed_reconnects_through_the_proxy_and_misses_nothing(
         cluster: Cluster) -> None:
     channel = f"k-{uuid.uuid4().hex[:10]}"
-    # On a replica that does not lead: killing the leader is the next story (it takes the lease's 15 s).
+    # On a replica that does not lead: killing the leader is the next story (it waits for the lease).
     ws, victim = await on_a_follower(cluster)
     await command(ws, "subscription_confirmed", type="subscribe", channel=channel)
     await broadcast(cluster.proxy, cluster.admin, channel, {"n": 0})

@@ -110,3 +110,15 @@ def test_the_database_file_is_private(tmp_path: Path) -> None:
         path = tmp_path / "data" / name
         if path.exists():
             assert path.stat().st_mode & 0o077 == 0, name
+
+
+def test_the_leader_lease_is_configurable_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    monkeypatch.setenv("LEADER_LEASE_SECONDS", "4")
+    assert Settings().leader_lease_seconds == 4
+    monkeypatch.setenv("LEADER_LEASE_SECONDS", "0.1")
+    with pytest.raises(ValidationError):
+        Settings()
