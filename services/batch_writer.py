@@ -63,6 +63,7 @@ class BatchWriter:
         self.name = name
         self._batch_size = max(1, batch_size)
         self._flush_interval = flush_interval
+        self._napping: asyncio.Future[None] | None = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(1, queue_size))
         self._task: asyncio.Task[None] | None = None
         self.persisted = 0
@@ -86,6 +87,8 @@ class BatchWriter:
         if task is None:
             return
         await self._queue.put(_STOP)
+        if self._napping is not None:
+            _wake(self._napping)
         await task
         while not self._queue.empty():  # writers that were blocked on a full queue when stop() began
             batch = _Batch()
@@ -134,11 +137,22 @@ class BatchWriter:
             self._take(await self._queue.get(), batch)
             self._drain(batch)
             if len(batch.rows) < self._batch_size and not batch.waiters and not batch.stop:
-                # Nobody is waiting: give a trickle of rows a moment to share one transaction.
-                await asyncio.sleep(self._flush_interval)
+                # Nobody is waiting: give a trickle of rows a moment to share one transaction (stop() cuts it short).
+                await self._nap()
                 self._drain(batch)
             stopping = stopping or batch.stop
             await self._write(batch)
+
+    async def _nap(self) -> None:
+        """`asyncio.sleep(flush_interval)` (built the same way), which `stop()` can end at once."""
+        loop = asyncio.get_running_loop()
+        self._napping = nap = loop.create_future()
+        handle = loop.call_later(self._flush_interval, _wake, nap)
+        try:
+            await nap
+        finally:
+            handle.cancel()
+            self._napping = None
 
     def _drain(self, batch: _Batch) -> None:
         get = self._queue.get_nowait
@@ -219,3 +233,8 @@ class BatchWriter:
             except Exception as exc:
                 failed[row["id"]] = exc
         return failed
+
+
+def _wake(nap: asyncio.Future[None]) -> None:
+    if not nap.done():
+        nap.set_result(None)
